@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 NAME_PATTERN = r"[A-Za-z0-9_-]{1,64}"
-_NAME_RE = re.compile(rf"^{NAME_PATTERN}$")
+_NAME_RE = re.compile(NAME_PATTERN)
 
 
 class InvalidName(ValueError):
@@ -25,7 +25,7 @@ def validate_name(value: object, kind: str = "name") -> str:
     """
     if not isinstance(value, str):
         raise InvalidName(f"{kind} must be a string, got {type(value).__name__}")
-    if not _NAME_RE.match(value):
+    if not _NAME_RE.fullmatch(value):
         shown = value if len(value) <= 80 else value[:77] + "..."
         raise InvalidName(
             f"invalid {kind} {shown!r}: use 1-64 characters from A-Z a-z 0-9 _ -"
@@ -35,4 +35,4 @@ def validate_name(value: object, kind: str = "name") -> str:
 
 def is_valid_name(value: object) -> bool:
     """True when ``value`` would pass :func:`validate_name`."""
-    return isinstance(value, str) and bool(_NAME_RE.match(value))
+    return isinstance(value, str) and bool(_NAME_RE.fullmatch(value))

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 
 log = logging.getLogger(__name__)
@@ -39,17 +40,28 @@ def spawn(args: Sequence[str], *, env: dict[str, str] | None = None,
     )
 
 
-def stop(proc: subprocess.Popen[bytes], name: str, timeout_s: float = 4.0) -> int:
-    """SIGTERM, wait up to ``timeout_s``, then SIGKILL the whole group. Returns the exit code."""
-    if proc.poll() is None:
+def stop_all(procs: Sequence[tuple[str, subprocess.Popen[bytes]]], timeout_s: float = 4.0) -> None:
+    """SIGTERM every child in the given order, wait for all up to ``timeout_s`` in total,
+    then SIGKILL the process groups of those still running."""
+    for _name, proc in procs:
+        if proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + timeout_s
+    for name, proc in procs:
         try:
-            proc.send_signal(signal.SIGTERM)
-            return proc.wait(timeout=timeout_s)
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             log.warning("%s did not stop within %.1f s; killing it", name, timeout_s)
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            return proc.wait()
-    return proc.returncode
+            proc.wait()
+
+
+def stop(proc: subprocess.Popen[bytes], name: str, timeout_s: float = 4.0) -> None:
+    """Stop one child: :func:`stop_all` of one."""
+    stop_all([(name, proc)], timeout_s)

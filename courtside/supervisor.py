@@ -75,8 +75,7 @@ def run_all(config: CourtsideConfig, config_path: Path | None) -> int:
                     stop.set()
                     break
     finally:
-        for name, child in reversed(children):
-            process.stop(child, name, timeout_s=3.0)
+        process.stop_all(list(reversed(children)), timeout_s=3.5)
         if embedded is not None:
             embedded.stop()
         log.info("stopped (%s)", reason[0] if reason else "child exited")

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import nats
+
+from courtside.nats_server import EmbeddedNats, nats_server_binary
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); look at its state.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_binary_comes_from_this_environment() -> None:
+    assert str(nats_server_binary()).startswith(os.path.dirname(sys.executable))
+
+
+async def test_embedded_server_starts_with_jetstream_and_stops() -> None:
+    server = EmbeddedNats()
+    url = server.start()
+    pid = server.pid
+    assert pid is not None and url.startswith("nats://127.0.0.1:")
+    try:
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        await js.add_stream(name="T", subjects=["t.>"])
+        ack = await js.publish("t.x", b"hello")
+        assert ack.seq == 1
+        await nc.close()
+    finally:
+        server.stop()
+    assert not _alive(pid)
+
+
+async def test_two_servers_get_distinct_ports() -> None:
+    with EmbeddedNats() as a, EmbeddedNats() as b:
+        assert a.port != b.port
+        await asyncio.sleep(0)
+
+
+def test_server_dies_with_its_parent_even_on_sigkill() -> None:
+    code = textwrap.dedent("""
+        import sys, time
+        from courtside.nats_server import EmbeddedNats
+        s = EmbeddedNats(); s.start(); print(s.pid, flush=True); time.sleep(60)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child_pid = int(parent.stdout.readline())
+    assert _alive(child_pid)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while _alive(child_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child_pid), "nats-server outlived its killed parent"
