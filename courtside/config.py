@@ -135,6 +135,7 @@ class FanoutConfig(_Strict):
     instance: str = "fanout-1"
     client_queue: int = Field(256, ge=8, le=100_000, description="messages buffered per WebSocket client")
     cors_origins: list[str] = Field(default_factory=list)
+    web_dir: Path | None = Field(None, description="folder of the web pages; default: the repo's web/")
 
 
 class ArchiveConfig(_Strict):
