@@ -1,0 +1,1 @@
+"""The backend-independent consumer runtime (see :mod:`inference.runtime.consumer`)."""

@@ -1,0 +1,36 @@
+"""``courtside infer <model>``: load one model and serve it until stopped.
+
+Start order: connect NATS -> ensure the ANNOTATIONS stream -> load the model (in a
+thread; seconds) -> consume. Stop in reverse: drain the consumer, close NATS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from contracts.streams import ANNOTATIONS
+from courtside.config import CourtsideConfig, ModelConfig
+from courtside.natsio import connect, ensure_stream
+from inference.backends import create_runner
+from inference.runtime.consumer import InferenceConsumer, default_instance
+
+log = logging.getLogger(__name__)
+
+
+async def run(config: CourtsideConfig, model: ModelConfig, nats_url: str, stop: asyncio.Event) -> None:
+    """Serve ``model`` on the frames of its cameras until ``stop`` is set (graceful drain)."""
+    instance = default_instance(model.name)
+    nc = await connect(nats_url, f"inference-{instance}")
+    try:
+        await ensure_stream(nc, ANNOTATIONS)
+        log.info("%s: loading %s backend (%s, %s)", model.name, model.backend, model.weights, model.task)
+        runner = await asyncio.to_thread(create_runner, model)
+        if stop.is_set():
+            return
+        await InferenceConsumer(model, runner, nc, instance=instance).run(stop)
+        close = getattr(runner, "close", None)
+        if callable(close):
+            close()
+    finally:
+        await nc.drain() if nc.is_connected else await nc.close()
