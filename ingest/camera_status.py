@@ -1,0 +1,154 @@
+"""Live state and counters of one camera, shared by its worker thread and the event loop.
+
+One log line per state change (never per frame); reasons are scrubbed of
+credentials before they are stored, so the heartbeat, ``/readyz`` and logs are safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from contracts.status import CameraState
+from courtside.logs import scrub
+
+log = logging.getLogger(__name__)
+
+#: Longest reason string kept (a hostile server's error text cannot bloat heartbeats).
+MAX_REASON = 200
+
+
+class RateMeter:
+    """Events per second over the last ``window_s`` seconds (times in monotonic seconds)."""
+
+    def __init__(self, window_s: float = 5.0) -> None:
+        self.window_s = window_s
+        self._times: deque[float] = deque()
+
+    def add(self, t: float) -> None:
+        self._times.append(t)
+        self._trim(t)
+
+    def rate(self, now: float) -> float:
+        self._trim(now)
+        if len(self._times) < 2:
+            return 0.0
+        span = max(now - self._times[0], self._times[-1] - self._times[0])
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+    def _trim(self, now: float) -> None:
+        while self._times and now - self._times[0] > self.window_s:
+            self._times.popleft()
+
+
+@dataclass(frozen=True, slots=True)
+class CameraSnapshot:
+    """A consistent copy of a camera's state for heartbeats, /readyz and metrics."""
+
+    camera: str
+    source: str
+    state: CameraState
+    reason: str
+    fps: float
+    frames: int
+    dropped: int
+    skipped: int
+    reconnects: int
+    decode_errors: int
+    since_frame_s: float | None
+
+    def heartbeat_entry(self) -> dict[str, Any]:
+        """The per-camera object of the ingest heartbeat (contracts.status.Heartbeat)."""
+        return {"state": self.state.value, "reason": self.reason, "fps": round(self.fps, 2),
+                "frames": self.frames, "dropped": self.dropped}
+
+
+class CameraStatus:
+    """Thread-safe state machine plus counters for one camera.
+
+    ``frames``: published frames; ``dropped``: frames lost after decoding (hand-off
+    queue full, publish failed); ``skipped``: frames left out by the fps cap.
+    """
+
+    def __init__(self, camera: str, source: str) -> None:
+        self.camera = camera
+        self.source = source
+        self._lock = threading.Lock()
+        self._state = CameraState.CONNECTING
+        self._reason = "starting"
+        self._meter = RateMeter()
+        self._last_frame: float | None = None
+        self.frames = 0
+        self.dropped = 0
+        self.skipped = 0
+        self.reconnects = 0
+        self.decode_errors = 0
+
+    @property
+    def state(self) -> CameraState:
+        return self._state
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    def set_state(self, state: CameraState, reason: str = "", *,
+                  only_from: CameraState | None = None) -> None:
+        """Move to ``state`` (from ``only_from`` only, when given); logs one line per change."""
+        reason = scrub(reason)[:MAX_REASON]
+        with self._lock:
+            if state == self._state and reason == self._reason:
+                return
+            if only_from is not None and self._state != only_from:
+                return
+            previous = self._state
+            self._state, self._reason = state, reason
+            if state == CameraState.RECONNECTING and previous != CameraState.RECONNECTING:
+                self.reconnects += 1
+        level = logging.WARNING if state in (CameraState.FAILED, CameraState.STALLED,
+                                             CameraState.RECONNECTING) else logging.INFO
+        log.log(level, "%s: %s -> %s%s", self.camera, previous.value, state.value,
+                f" ({reason})" if reason else "")
+
+    def frame_encoded(self, now: float) -> None:
+        """A frame left the worker (monotonic seconds). Makes the camera ``live``."""
+        self._last_frame = now
+        if self._state != CameraState.LIVE:
+            self.set_state(CameraState.LIVE, "")
+
+    def frame_published(self, now: float) -> None:
+        with self._lock:
+            self.frames += 1
+            self._meter.add(now)
+
+    def count_dropped(self, n: int = 1) -> None:
+        with self._lock:
+            self.dropped += n
+
+    def count_skipped(self) -> None:
+        self.skipped += 1  # only the worker thread writes it
+
+    def count_decode_error(self) -> None:
+        self.decode_errors += 1  # only the worker thread writes it
+
+    def check_stall(self, now: float, after_s: float) -> None:
+        """``live`` -> ``stalled`` when no frame came for ``after_s`` seconds (event loop)."""
+        last = self._last_frame
+        if self._state == CameraState.LIVE and last is not None and now - last > after_s:
+            self.set_state(CameraState.STALLED, f"no frame for {now - last:.1f} s",
+                           only_from=CameraState.LIVE)
+
+    def snapshot(self, now: float | None = None) -> CameraSnapshot:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            last = self._last_frame
+            return CameraSnapshot(
+                camera=self.camera, source=self.source, state=self._state, reason=self._reason,
+                fps=self._meter.rate(now), frames=self.frames, dropped=self.dropped,
+                skipped=self.skipped, reconnects=self.reconnects, decode_errors=self.decode_errors,
+                since_frame_s=None if last is None else now - last,
+            )

@@ -1,0 +1,167 @@
+"""The ingest service: every configured camera -> ``frames.<camera>``, plus heartbeat and HTTP.
+
+Start order: NATS -> cameras (publisher tasks, then worker threads) -> heartbeat,
+stall watchdog -> HTTP. Stop in reverse, within about 2 s: HTTP and WHIP
+sessions close, workers are told to stop and joined (a thread stuck in a
+blocking read is abandoned: it is a daemon and owns no shared state), then a
+last ``stopping`` heartbeat and the NATS connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nats.aio.client import Client as NATS
+from nats.errors import Error as NatsError
+
+from contracts.status import CameraState, Heartbeat
+from contracts.subjects import status_subject
+from courtside.config import CameraConfig, CourtsideConfig
+from courtside.natsio import connect, heartbeat_loop, now_ns
+from ingest.camera_status import CameraSnapshot, CameraStatus
+from ingest.camera_worker import CameraWorker
+from ingest.demo_clip import resolve_demo_url
+from ingest.handoff import Handoff
+from ingest.health import service_state
+from ingest.http_api import HttpServer, create_app
+from ingest.jpeg_encoder import EncodedFrame
+from ingest.metrics import build_registry
+from ingest.publisher import FramePublisher
+
+log = logging.getLogger(__name__)
+
+SERVICE = "ingest"
+#: Frames waiting between a worker and the publisher (drop-oldest beyond this).
+HANDOFF_SIZE = 2
+#: Seconds the shutdown waits for worker threads before abandoning them.
+JOIN_TIMEOUT_S = 1.0
+
+
+def stall_after_s(camera: CameraConfig) -> float:
+    """Seconds without frames before a live camera is reported ``stalled``."""
+    return max(2.0, 3.0 / camera.fps)
+
+
+@dataclass(slots=True)
+class Camera:
+    """Everything the service holds for one camera."""
+
+    config: CameraConfig
+    status: CameraStatus
+    handoff: Handoff[EncodedFrame]
+    publisher: FramePublisher
+    worker: CameraWorker | None = None
+    task: asyncio.Task[None] | None = None
+
+
+class IngestService:
+    """The running service; also the :class:`~ingest.http_api.IngestView` of the HTTP routes."""
+
+    def __init__(self, config: CourtsideConfig, nc: NATS, *, demo_cache_dir: Path | None = None) -> None:
+        self.config = config
+        self.nc = nc
+        self.stopping = False
+        self._demo_cache_dir = demo_cache_dir
+        self.cameras: dict[str, Camera] = {}
+        self.registry = build_registry(self.snapshots)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._http: HttpServer | None = None
+
+    # -- IngestView ---------------------------------------------------------------
+
+    def nats_connected(self) -> bool:
+        return bool(self.nc.is_connected)
+
+    def snapshots(self) -> Sequence[CameraSnapshot]:
+        now = time.monotonic()
+        return [cam.status.snapshot(now) for cam in self.cameras.values()]
+
+    def heartbeat(self) -> Heartbeat:
+        snaps = self.snapshots()
+        return Heartbeat(
+            service=SERVICE, instance=self.config.ingest.instance,
+            state=service_state(snaps, self.nats_connected(), self.stopping), ts=now_ns(),
+            cameras={s.camera: s.heartbeat_entry() for s in snaps},
+            errors=[f"{s.camera}: {s.reason}" for s in snaps if s.state == CameraState.FAILED],
+        )
+
+    @property
+    def http_port(self) -> int | None:
+        return None if self._http is None else self._http.port
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        for cfg in self.config.cameras:
+            status = CameraStatus(cfg.id, cfg.scheme)
+            handoff: Handoff[EncodedFrame] = Handoff(loop, HANDOFF_SIZE)
+            cam = Camera(cfg, status, handoff, FramePublisher(self.nc, cfg.id, handoff, status))
+            cam.task = asyncio.create_task(cam.publisher.run(), name=f"publish-{cfg.id}")
+            if cfg.scheme == "whip":
+                status.set_state(CameraState.CONNECTING, "waiting for a WHIP publisher")
+            else:
+                cam.worker = CameraWorker(cfg, status, handoff, self._resolve_demo)
+                cam.worker.start()
+            self.cameras[cfg.id] = cam
+        self._tasks.append(asyncio.create_task(heartbeat_loop(self.nc, self.heartbeat), name="heartbeat"))
+        self._tasks.append(asyncio.create_task(self._watch_stalls(), name="stall-watchdog"))
+        self._http = HttpServer(create_app(self), self.config.ingest.host, self.config.ingest.port)
+        self._http.start()
+        log.info("ingest %s: %d camera(s): %s", self.config.ingest.instance, len(self.cameras),
+                 ", ".join(f"{c.config.id} ({c.config.scheme})" for c in self.cameras.values()) or "none")
+
+    def _resolve_demo(self, url: str) -> str:
+        return resolve_demo_url(url, self._demo_cache_dir)
+
+    async def _watch_stalls(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            now = time.monotonic()
+            for cam in self.cameras.values():
+                cam.status.check_stall(now, stall_after_s(cam.config))
+
+    async def stop(self) -> None:
+        self.stopping = True
+        workers = [c.worker for c in self.cameras.values() if c.worker is not None]
+        for worker in workers:
+            worker.stop()
+        if self._http is not None:
+            await self._http.stop(timeout_s=1.0)
+        deadline = time.monotonic() + JOIN_TIMEOUT_S
+        for worker in workers:
+            if not await asyncio.to_thread(worker.join, max(0.0, deadline - time.monotonic())):
+                log.warning("%s: worker still blocked in a read; abandoning it", worker.config.id)
+        tasks = self._tasks + [c.task for c in self.cameras.values() if c.task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for cam in self.cameras.values():
+            if cam.status.state not in (CameraState.FAILED, CameraState.STOPPED):
+                cam.status.set_state(CameraState.STOPPED, "ingest stopping")
+        with contextlib.suppress(NatsError, asyncio.TimeoutError):
+            beat = self.heartbeat()
+            await self.nc.publish(status_subject(beat.service, beat.instance), beat.to_json())
+            await asyncio.wait_for(self.nc.flush(), 0.5)
+
+
+async def run(config: CourtsideConfig, nats_url: str, stop: asyncio.Event) -> None:
+    """Run ingest until ``stop`` is set, then shut down cleanly (about 2 s at most)."""
+    nc = await connect(nats_url, f"{SERVICE}-{config.ingest.instance}")
+    service = IngestService(config, nc)
+    try:
+        await service.start()
+        await stop.wait()
+    finally:
+        await service.stop()
+        with contextlib.suppress(NatsError, asyncio.TimeoutError):
+            await asyncio.wait_for(nc.close(), 1.0)
+        log.info("ingest %s stopped", config.ingest.instance)

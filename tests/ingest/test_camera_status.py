@@ -1,0 +1,72 @@
+import logging
+
+import pytest
+
+from contracts.status import CameraState, ServiceState
+from ingest.camera_status import CameraStatus, RateMeter
+from ingest.health import service_state
+
+
+def test_rate_meter_measures_events_per_second() -> None:
+    meter = RateMeter(window_s=5.0)
+    for i in range(31):
+        meter.add(100.0 + i / 15)
+    assert meter.rate(102.0) == pytest.approx(15.0, rel=0.02)
+    assert meter.rate(200.0) == 0.0  # everything aged out
+
+
+def test_state_changes_log_once_and_scrub_credentials(caplog: pytest.LogCaptureFixture) -> None:
+    status = CameraStatus("cam-1", "rtsp")
+    with caplog.at_level(logging.INFO, logger="ingest.camera_status"):
+        for _ in range(3):
+            status.set_state(CameraState.RECONNECTING, "open rtsp://admin:hunter2@10.0.0.9/live failed")
+    assert len(caplog.records) == 1
+    assert "hunter2" not in caplog.text and "hunter2" not in status.reason
+    assert status.snapshot().reconnects == 1
+
+
+def test_frames_make_a_camera_live_and_silence_makes_it_stalled() -> None:
+    status = CameraStatus("cam-1", "file")
+    status.frame_encoded(10.0)
+    assert status.state == CameraState.LIVE
+    status.check_stall(11.0, after_s=2.0)
+    assert status.state == CameraState.LIVE
+    status.check_stall(12.5, after_s=2.0)
+    assert status.state == CameraState.STALLED
+    assert "no frame for 2.5 s" in status.reason
+    status.frame_encoded(13.0)
+    assert status.state == CameraState.LIVE
+
+
+def test_stall_check_never_overrides_a_reconnect() -> None:
+    status = CameraStatus("cam-1", "rtsp")
+    status.frame_encoded(10.0)
+    status.set_state(CameraState.RECONNECTING, "server closed the stream")
+    status.check_stall(20.0, after_s=2.0)
+    assert status.state == CameraState.RECONNECTING
+
+
+def test_heartbeat_entry_has_the_contract_fields() -> None:
+    status = CameraStatus("cam-1", "file")
+    status.frame_published(1.0)
+    status.count_dropped()
+    entry = status.snapshot(1.5).heartbeat_entry()
+    assert set(entry) == {"state", "reason", "fps", "frames", "dropped"}
+    assert entry["frames"] == 1 and entry["dropped"] == 1
+
+
+def _snap(state: CameraState, source: str = "rtsp") -> object:
+    status = CameraStatus("c", source)
+    status.set_state(state, "x")
+    return status.snapshot()
+
+
+def test_service_state_rules() -> None:
+    live, failed = _snap(CameraState.LIVE), _snap(CameraState.FAILED)
+    connecting, whip_idle = _snap(CameraState.CONNECTING), _snap(CameraState.CONNECTING, "whip")
+    assert service_state([live], True) == ServiceState.READY
+    assert service_state([live, whip_idle], True) == ServiceState.READY
+    assert service_state([live, connecting], True) == ServiceState.STARTING
+    assert service_state([live, failed], True) == ServiceState.DEGRADED
+    assert service_state([live], False) == ServiceState.DEGRADED
+    assert service_state([live], True, stopping=True) == ServiceState.STOPPING

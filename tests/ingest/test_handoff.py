@@ -1,0 +1,49 @@
+import asyncio
+import threading
+
+from ingest.handoff import DropOldestQueue, Handoff
+
+
+def test_drop_oldest_keeps_the_newest_and_counts() -> None:
+    queue: DropOldestQueue[int] = DropOldestQueue(2)
+    assert [queue.put(i) for i in range(5)] == [False, False, True, True, True]
+    assert queue.dropped == 3
+    assert [queue.pop(), queue.pop(), queue.pop()] == [3, 4, None]
+
+
+def test_drop_oldest_is_bounded_under_concurrent_producers() -> None:
+    queue: DropOldestQueue[int] = DropOldestQueue(3)
+
+    def produce() -> None:
+        for i in range(10_000):
+            queue.put(i)
+
+    threads = [threading.Thread(target=produce) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(queue) == 3
+    assert queue.dropped == 40_000 - 3
+
+
+async def test_handoff_wakes_the_loop_from_a_thread() -> None:
+    handoff: Handoff[int] = Handoff(asyncio.get_running_loop(), maxsize=2)
+    threading.Timer(0.05, handoff.put, args=(7,)).start()
+    assert await asyncio.wait_for(handoff.get(), 2.0) == 7
+
+
+async def test_handoff_delivers_in_order_and_drops_when_slow() -> None:
+    handoff: Handoff[int] = Handoff(asyncio.get_running_loop(), maxsize=2)
+    done = threading.Event()
+
+    def produce() -> None:
+        for i in range(100):
+            handoff.put(i)
+        done.set()
+
+    threading.Thread(target=produce).start()
+    await asyncio.to_thread(done.wait, 2.0)
+    got = [await asyncio.wait_for(handoff.get(), 1.0) for _ in range(2)]
+    assert got == [98, 99]
+    assert handoff.dropped == 98
