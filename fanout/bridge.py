@@ -1,0 +1,161 @@
+"""The NATS side of fanout: annotations, heartbeats, and frames on demand -> the hub.
+
+Callbacks only parse, encode once and enqueue (:class:`fanout.hub.Hub` never
+waits on a client), so a slow browser can never hold back the subscription.
+``frames.<camera>`` is subscribed only while a client watches that camera's
+video; a reconciler task applies demand changes one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription as NatsSubscription
+from nats.errors import Error as NatsError
+
+from contracts.annotations import Annotation
+from contracts.errors import ContractError
+from contracts.headers import FrameMeta
+from contracts.names import InvalidName
+from contracts.status import Heartbeat
+from contracts.subjects import ANNOTATIONS_ALL, STATUS_ALL, parse_subject
+from contracts.ws import VideoHeader, pack_video, server_message
+from fanout.hub import Hub
+from fanout.limits import Limits
+from fanout.live_state import LiveState
+
+log = logging.getLogger(__name__)
+#: Distinct subjects remembered for "first malformed message" warnings.
+_WARN_MEMORY = 256
+
+
+@dataclass(slots=True)
+class BridgeStats:
+    annotations: int = 0
+    annotations_malformed: int = 0
+    frames: int = 0
+    frames_malformed: int = 0
+    heartbeats: int = 0
+    heartbeats_malformed: int = 0
+
+
+class NatsBridge:
+    """Subscriptions from NATS into the hub; :meth:`start` / :meth:`stop` bracket its life."""
+
+    def __init__(self, nc: NATS, hub: Hub, live: LiveState, limits: Limits,
+                 observe_age: Callable[[float], None] = lambda _s: None) -> None:
+        self._nc = nc
+        self._hub = hub
+        self._live = live
+        self._limits = limits
+        self.stats = BridgeStats()
+        self._observe_age = observe_age
+        self._subs: list[NatsSubscription] = []
+        self._frame_subs: dict[str, NatsSubscription] = {}
+        self._demand = asyncio.Event()
+        self._reconciler: asyncio.Task[None] | None = None
+        self._warned: set[str] = set()
+
+    async def start(self) -> None:
+        self._subs.append(await self._nc.subscribe(ANNOTATIONS_ALL, cb=self._on_annotation))
+        self._subs.append(await self._nc.subscribe(STATUS_ALL, cb=self._on_status))
+        self._reconciler = asyncio.create_task(self._reconcile_loop(), name="fanout-frames-reconciler")
+        self._demand.set()
+        log.info("bridge: subscribed %s and %s", ANNOTATIONS_ALL, STATUS_ALL)
+
+    async def stop(self) -> None:
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+            await asyncio.gather(self._reconciler, return_exceptions=True)
+        for sub in [*self._subs, *self._frame_subs.values()]:
+            try:
+                await sub.unsubscribe()
+            except NatsError:
+                pass  # connection already closed: the subscription is gone anyway
+        self._subs.clear()
+        self._frame_subs.clear()
+
+    def video_demand_changed(self) -> None:
+        """Hub callback (sync): wake the reconciler."""
+        self._demand.set()
+
+    @property
+    def frame_subjects(self) -> frozenset[str]:
+        return frozenset(self._frame_subs)
+
+    # -- callbacks ----------------------------------------------------------------------------
+    def _malformed(self, subject: str, what: str, exc: Exception) -> None:
+        if len(self._warned) < _WARN_MEMORY and subject not in self._warned:
+            self._warned.add(subject)
+            log.warning("bridge: malformed %s on %s skipped (further ones counted silently): %s",
+                        what, subject, exc)
+
+    async def _on_annotation(self, msg: Msg) -> None:
+        try:
+            parts = parse_subject(msg.subject)
+            ann = Annotation.from_json(msg.data)
+            if ann.camera != parts.camera or ann.model != parts.model:
+                raise ContractError(f"payload says {ann.camera}/{ann.model}, subject disagrees")
+        except (ContractError, InvalidName) as exc:
+            self.stats.annotations_malformed += 1
+            self._malformed(msg.subject, "annotation", exc)
+            return
+        self.stats.annotations += 1
+        self._live.saw_annotation(ann.camera, ann.model, ann.weights, time.monotonic())
+        self._observe_age((time.time_ns() - ann.ts) / 1e9)
+        self._hub.publish_annotation(ann.camera, ann.model,
+                                     server_message("annotation", annotation=ann.to_dict()))
+
+    async def _on_frame(self, msg: Msg) -> None:
+        try:
+            parts = parse_subject(msg.subject)
+            meta = FrameMeta.from_headers(msg.headers)
+            if meta.camera != parts.camera:
+                raise ContractError(f"header camera {meta.camera} disagrees with the subject")
+        except (ContractError, InvalidName) as exc:
+            self.stats.frames_malformed += 1
+            self._malformed(msg.subject, "frame", exc)
+            return
+        self.stats.frames += 1
+        packed = pack_video(VideoHeader(meta.camera, meta.seq, meta.ts, meta.width, meta.height), msg.data)
+        self._hub.publish_video(meta.camera, packed)
+
+    async def _on_status(self, msg: Msg) -> None:
+        try:
+            beat = Heartbeat.from_json(msg.data)
+        except ContractError as exc:
+            self.stats.heartbeats_malformed += 1
+            self._malformed(msg.subject, "heartbeat", exc)
+            return
+        self.stats.heartbeats += 1
+        self._live.observe(beat, time.monotonic())
+
+    # -- frames on demand -----------------------------------------------------------------------
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await self._demand.wait()
+            self._demand.clear()
+            try:
+                await self._reconcile()
+            except NatsError as exc:  # disconnected: retry when NATS is back
+                log.warning("bridge: frame subscriptions not updated (%s); retrying", exc)
+                await asyncio.sleep(0.5)
+                self._demand.set()
+
+    async def _reconcile(self) -> None:
+        want = self._hub.video_subjects()
+        for subject in sorted(set(self._frame_subs) - want):
+            await self._frame_subs[subject].unsubscribe()
+            del self._frame_subs[subject]
+            log.info("bridge: unsubscribed %s (nobody watches)", subject)
+        for subject in sorted(want - set(self._frame_subs)):
+            self._frame_subs[subject] = await self._nc.subscribe(
+                subject, cb=self._on_frame, pending_msgs_limit=self._limits.frames_pending_msgs,
+                pending_bytes_limit=self._limits.frames_pending_msgs * 2 * 1024 * 1024)
+            log.info("bridge: subscribed %s (a client watches)", subject)
