@@ -51,3 +51,31 @@ class ActiveCameras:
     def names(self, now_ns: int) -> list[str]:
         self.count(now_ns)
         return sorted(self._last)
+
+
+class Ewma:
+    """Exponentially weighted mean of durations (ns); None until the first sample."""
+
+    def __init__(self, alpha: float = 0.2) -> None:
+        self._alpha = alpha
+        self.value: float | None = None
+
+    def add(self, sample: float) -> None:
+        self.value = sample if self.value is None else self.value + self._alpha * (sample - self.value)
+
+
+def decode_ahead_wait_ns(now_ns: int, infer_started_ns: int | None, est_infer_ns: float | None,
+                         est_decode_ns: float | None, margin_ns: int = 1_000_000) -> int:
+    """Nanoseconds until the next batch should be taken and decoded (0 = now).
+
+    Decoding runs in its own thread while the model runs, timed to finish when the
+    model is expected to become free: the CPU otherwise idle in the model's serial
+    phases hides the JPEG cost, and frames are taken as late as possible (newest
+    frame, lowest latency). Model idle -> now; no estimates yet -> wait for the model.
+    """
+    if infer_started_ns is None:
+        return 0
+    if est_infer_ns is None or est_decode_ns is None:
+        return max(0, infer_started_ns + 10**12 - now_ns)  # until the model is free (woken then)
+    start_at = infer_started_ns + int(est_infer_ns - est_decode_ns) - margin_ns
+    return max(0, start_at - now_ns)

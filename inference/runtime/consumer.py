@@ -1,18 +1,22 @@
 """The inference consumer: frames.<camera> in, annotations.<camera>.<model> out.
 
-Data flow (one event loop, one worker thread)::
+Data flow (one event loop, two named worker threads)::
 
     NATS callback --put--> LatestFrameSlots (newest frame per camera, drops counted)
-    dispatcher --take(batch)--> BlockingWorker "infer-<model>" (JPEG decode + Runner.infer)
-    dispatcher <--results-- worker; publish one Annotation per frame, core NATS
+    dispatcher --take(batch)--> thread "decode-<model>" (JPEG -> BGR)
+               --ready queue (1 batch)--> infer loop --> thread "infer-<model>" (Runner.infer)
+    infer loop: publish one Annotation per frame (core NATS; JetStream ANNOTATIONS captures it)
 
-Exactly one batch is in flight; frames arriving meanwhile replace older pending
-frames of the same camera, so latency stays bounded under overload instead of a
-queue growing. Stateless models share frames through the queue group
+The model runs one batch at a time. The next batch is taken and decoded while the
+model is still busy, timed (from running estimates of both stages) to be ready
+just as the model frees up: the JPEG cost hides in the model's serial phases and
+frames are still taken as late as possible. Frames arriving meanwhile replace
+older pending frames of the same camera, so latency stays bounded under overload
+instead of a queue growing. Stateless models share frames through the queue group
 ``infer.<model>``; stateful runners (``runner.stateful``, e.g. tracking) subscribe
 without it and serve only the cameras they own (:mod:`inference.runtime.ownership`).
 
-Latency fields (ms): ``queue`` = receipt -> batch start, ``infer`` = model time of
+Latency fields (ms): ``queue`` = receipt -> model start (includes decode), ``infer`` = model time of
 the batch (decode excluded), ``total`` = capture ``ts`` -> publish (wall clock,
 so it includes ingest and NATS transit and any clock skew between hosts).
 """
@@ -26,7 +30,6 @@ import os
 import re
 import socket
 import time
-from dataclasses import dataclass
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -48,10 +51,10 @@ from contracts.subjects import (
 from courtside.config import ModelConfig
 from courtside.natsio import heartbeat_loop, now_ns
 from inference.backends.base import Runner
-from inference.runtime.batching import ActiveCameras, BatchPolicy
+from inference.runtime.batching import ActiveCameras, BatchPolicy, Ewma, decode_ahead_wait_ns
 from inference.runtime.metrics import ConsumerMetrics
 from inference.runtime.ownership import Membership
-from inference.runtime.processing import BatchOutcome, FrameDone, process_batch
+from inference.runtime.processing import BatchOutcome, Decoded, FrameDone, decode_batch, infer_batch
 from inference.runtime.slots import LatestFrameSlots, PendingFrame
 from inference.runtime.worker import BlockingWorker
 
@@ -68,12 +71,6 @@ def default_instance(model: str) -> str:
     """``<model>-<host>-<pid>``, reduced to a valid subject token."""
     host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:32] or "host"
     return f"{model}-{host}-{os.getpid()}"[:64]
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    frames: list[PendingFrame]
-    with_cameras: bool
 
 
 class InferenceConsumer:
@@ -101,8 +98,14 @@ class InferenceConsumer:
         self._active = ActiveCameras(ACTIVE_WINDOW_NS)
         self._membership = (Membership(self.instance, int(2.5 * self.heartbeat_interval_s * 1e9))
                             if self.stateful else None)
-        self._worker: BlockingWorker[_Job, BatchOutcome] = BlockingWorker(
-            f"infer-{model.name}", self._run_job)
+        self._decoder: BlockingWorker[list[bytes], Decoded] = BlockingWorker(
+            f"decode-{model.name}", decode_batch)
+        self._inferrer: BlockingWorker[tuple[Decoded, list[str] | None], BatchOutcome] = BlockingWorker(
+            f"infer-{model.name}", lambda job: infer_batch(runner, *job))
+        self._ready: asyncio.Queue[tuple[list[PendingFrame], Decoded] | None] = asyncio.Queue(maxsize=1)
+        self._infer_started_ns: int | None = None
+        self._est_infer = Ewma()
+        self._est_decode = Ewma()
         self._wake = asyncio.Event()
         self._stopping = False
         self._subs: list[Subscription] = []
@@ -112,27 +115,30 @@ class InferenceConsumer:
     # ---- lifecycle -------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set, then drain: finish the batch in flight, publish, flush."""
-        self._worker.start()
+        self._decoder.start()
+        self._inferrer.start()
         heartbeat = asyncio.create_task(heartbeat_loop(self.nc, self.heartbeat, self.heartbeat_interval_s),
                                         name=f"heartbeat-{self.model.name}")
         dispatcher: asyncio.Task[None] | None = None
+        inferrer: asyncio.Task[None] | None = None
         try:
             if self._membership is not None:
                 await self._join_membership(stop)
             await self._subscribe()
             self._set_state(ServiceState.READY)
             dispatcher = asyncio.create_task(self._dispatch_loop(), name=f"dispatch-{self.model.name}")
+            inferrer = asyncio.create_task(self._infer_loop(), name=f"infer-{self.model.name}")
             stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait({dispatcher, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({dispatcher, inferrer, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
         finally:
             self._set_state(ServiceState.STOPPING)
             await self._unsubscribe()
             self._stopping = True
             self._wake.set()
-            if dispatcher is not None:
-                await dispatcher  # finishes the batch in flight; re-raises a crash
-            await self._worker.stop()
+            await self._join(dispatcher, inferrer)
+            await self._decoder.stop()
+            await self._inferrer.stop()
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
@@ -140,6 +146,23 @@ class InferenceConsumer:
                 await self.nc.publish(f"{STATUS_PREFIX}.{SERVICE}.{self.instance}", self.heartbeat().to_json())
                 await self.nc.flush(timeout=5)
             log.info("%s: stopped (%d annotations published)", self.model.name, self.metrics.published)
+
+    @staticmethod
+    async def _join(*loops: asyncio.Task[None] | None) -> None:
+        """Wait until both loops end (the batch in flight is run and published).
+
+        A crashed loop cancels the other, so shutdown never hangs, and its error is re-raised.
+        """
+        tasks = [t for t in loops if t is not None]
+        if not tasks:
+            return
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        crashed = [t.exception() for t in done if not t.cancelled() and t.exception() is not None]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if crashed:
+            raise crashed[0]  # type: ignore[misc]
 
     async def _join_membership(self, stop: asyncio.Event) -> None:
         """Stateful mode: listen to peers' heartbeats for one interval before taking frames."""
@@ -200,10 +223,13 @@ class InferenceConsumer:
 
     # ---- dispatching ------------------------------------------------------------------
     async def _dispatch_loop(self) -> None:
+        """Take batches (newest frames) and decode them, timed to meet a free model."""
         while not self._stopping:
             now = time.monotonic_ns()
             wait = self._policy.wait_ns(len(self.slots), self.slots.oldest_received_ns(),
                                         self._active.count(now), now)
+            if wait == 0:
+                wait = self._decode_ahead_wait_ns(now)
             if wait != 0:
                 self._wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
@@ -215,30 +241,54 @@ class InferenceConsumer:
                                "further drops are only counted", self.model.name, self.model.max_age_ms,
                                taken.stale[0].meta.camera, taken.stale[0].meta.seq)
             if taken.frames:
-                await self._run_batch(taken.frames)
+                decoded = await self._decoder.submit([f.jpeg for f in taken.frames])
+                self._est_decode.add(decoded.decode_ns / len(taken.frames))
+                await self._ready.put((taken.frames, decoded))
+        await self._ready.put(None)
 
-    async def _run_batch(self, frames: list[PendingFrame]) -> None:
-        start = time.monotonic_ns()
-        try:
-            outcome = await self._worker.submit(_Job(frames, self.stateful))
-        except Exception as exc:  # any model failure: count, report, keep serving
-            self.metrics.failed_batches += 1
-            self._errors = [*self._errors[-9:], f"{type(exc).__name__}: {exc}"[:200]]
-            self._set_state(ServiceState.DEGRADED)
-            self._log_once(f"failed:{type(exc).__name__}", "%s: batch of %d frames failed: %s",
-                           self.model.name, len(frames), exc)
-            return
-        self.metrics.batches += 1
-        self.metrics.infer_ms.add(outcome.infer_ms)
-        if self.state == ServiceState.DEGRADED:
-            self._set_state(ServiceState.READY)
-        for frame, done in zip(frames, outcome.results, strict=True):
-            if isinstance(done, FrameDone):
-                await self._publish(frame, done, (start - frame.received_ns) / 1e6, outcome.infer_ms)
-            else:
-                self.metrics.malformed += 1
-                self._log_once(f"decode:{frame.meta.camera}", "%s: undecodable frame from %s skipped (%s); "
-                               "further ones are only counted", self.model.name, frame.meta.camera, done)
+    def _decode_ahead_wait_ns(self, now: int) -> int | None:
+        if self._ready.full():
+            return None  # a decoded batch already waits for the model; woken when it starts
+        per_frame = self._est_decode.value
+        frames = min(len(self.slots), self._policy.max_frames)
+        return decode_ahead_wait_ns(now, self._infer_started_ns, self._est_infer.value,
+                                    None if per_frame is None else per_frame * frames)
+
+    async def _infer_loop(self) -> None:
+        """Run decoded batches through the model, one at a time, and publish the results."""
+        while (item := await self._ready.get()) is not None:
+            frames, decoded = item
+            self._infer_started_ns = start = time.monotonic_ns()
+            self._wake.set()
+            try:
+                outcome = await self._inferrer.submit(
+                    (decoded, [f.meta.camera for f in frames] if self.stateful else None))
+            except Exception as exc:  # any model failure: count, report, keep serving
+                self._batch_failed(len(frames), exc)
+                continue
+            finally:
+                self._infer_started_ns = None
+                self._wake.set()
+            self._est_infer.add(outcome.infer_ms * 1e6)
+            self.metrics.batches += 1
+            self.metrics.infer_ms.add(outcome.infer_ms)
+            if self.state == ServiceState.DEGRADED:
+                self._set_state(ServiceState.READY)
+            for frame, done in zip(frames, outcome.results, strict=True):
+                if isinstance(done, FrameDone):
+                    await self._publish(frame, done, (start - frame.received_ns) / 1e6, outcome.infer_ms)
+                else:
+                    self.metrics.malformed += 1
+                    self._log_once(f"decode:{frame.meta.camera}", "%s: undecodable frame from %s skipped "
+                                   "(%s); further ones are only counted", self.model.name,
+                                   frame.meta.camera, done)
+
+    def _batch_failed(self, frames: int, exc: Exception) -> None:
+        self.metrics.failed_batches += 1
+        self._errors = [*self._errors[-9:], f"{type(exc).__name__}: {exc}"[:200]]
+        self._set_state(ServiceState.DEGRADED)
+        self._log_once(f"failed:{type(exc).__name__}", "%s: batch of %d frames failed: %s",
+                       self.model.name, frames, exc)
 
     async def _publish(self, frame: PendingFrame, done: FrameDone, queue_ms: float, infer_ms: float) -> None:
         meta = frame.meta
@@ -261,11 +311,6 @@ class InferenceConsumer:
         self.metrics.published += 1
         self.metrics.total_ms.add(total_ms)
         self.metrics.fps.mark(time.monotonic_ns())
-
-    def _run_job(self, job: _Job) -> BatchOutcome:
-        """Worker thread: decode and run the model (never touches the event loop)."""
-        return process_batch(self.runner, [f.jpeg for f in job.frames],
-                             [f.meta.camera for f in job.frames] if job.with_cameras else None)
 
     # ---- reporting --------------------------------------------------------------------
     def heartbeat(self) -> Heartbeat:

@@ -1,6 +1,7 @@
-"""One batch in the worker thread: decode JPEGs, run the runner, pair results with frames.
+"""The two blocking stages of a batch: JPEG decode, then the model.
 
-Blocking; called only from the consumer's worker thread.
+Each runs in its own named worker thread (decode of batch N+1 overlaps the model
+run of batch N); nothing here touches the event loop.
 """
 
 from __future__ import annotations
@@ -13,6 +14,19 @@ import numpy as np
 from inference.backends.base import FrameResult, Runner, as_frame_result
 from inference.errors import FrameDecodeError, InferenceFailed
 from inference.runtime.decode import decode_jpeg
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """Decoded images of a batch; ``errors[i]`` is set for frames that did not decode.
+
+    ``images`` holds the decodable frames only, in input order; ``decode_ns`` is the
+    stage's wall time.
+    """
+
+    images: list[np.ndarray]
+    errors: list[FrameDecodeError | None]
+    decode_ns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,25 +49,36 @@ class BatchOutcome:
     infer_ms: float
 
 
-def process_batch(runner: Runner, jpegs: list[bytes], cameras: list[str] | None = None) -> BatchOutcome:
-    """Decode ``jpegs`` and run ``runner`` on the decodable ones.
+#: Placeholder for a decodable frame until its result is known (never published).
+_PENDING = FrameDecodeError("result pending")
 
-    ``cameras`` (same order as ``jpegs``) is passed on to stateful runners.
-    Raises :class:`InferenceFailed` when the runner raises or returns the wrong count.
-    """
+
+def decode_batch(jpegs: list[bytes]) -> Decoded:
+    """Decode every JPEG; failures are recorded, never raised."""
+    start = time.perf_counter_ns()
     images: list[np.ndarray] = []
-    kept: list[int] = []
-    results: list[FrameDone | FrameDecodeError] = []
-    for i, data in enumerate(jpegs):
+    errors: list[FrameDecodeError | None] = []
+    for data in jpegs:
         try:
             images.append(decode_jpeg(data))
+            errors.append(None)
         except FrameDecodeError as exc:
-            results.append(exc)
-            continue
-        kept.append(i)
-        results.append(FrameDecodeError("placeholder"))
-    if not images:
+            errors.append(exc)
+    return Decoded(images, errors, time.perf_counter_ns() - start)
+
+
+def infer_batch(runner: Runner, decoded: Decoded, cameras: list[str] | None = None) -> BatchOutcome:
+    """Run ``runner`` on the decoded images and pair results with the input frames.
+
+    ``cameras`` (one per input frame) is passed on to stateful runners. Raises
+    :class:`InferenceFailed` when the runner raises or returns the wrong count.
+    """
+    kept = [i for i, err in enumerate(decoded.errors) if err is None]
+    results: list[FrameDone | FrameDecodeError] = [
+        err if err is not None else _PENDING for err in decoded.errors]
+    if not kept:
         return BatchOutcome(results, 0.0)
+    images = decoded.images
     start = time.perf_counter()
     try:
         if cameras is not None:
@@ -69,3 +94,8 @@ def process_batch(runner: Runner, jpegs: list[bytes], cameras: list[str] | None 
     for i, image, output in zip(kept, images, outputs, strict=True):
         results[i] = FrameDone(as_frame_result(output), width=image.shape[1], height=image.shape[0])
     return BatchOutcome(results, infer_ms)
+
+
+def process_batch(runner: Runner, jpegs: list[bytes], cameras: list[str] | None = None) -> BatchOutcome:
+    """Both stages in the calling thread (tests and simple callers)."""
+    return infer_batch(runner, decode_batch(jpegs), cameras)
