@@ -10,13 +10,15 @@ decoding, so cameras proceed in parallel.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
 import av
 import av.error
 
+from ingest.decode_health import DecodeHealth, Outcome
 from ingest.errors import (
     SourceCorrupt,
     SourceEnded,
@@ -28,8 +30,9 @@ from ingest.errors import (
     SourceUnsupported,
 )
 
-#: Consecutive undecodable packets before the stream is declared corrupt.
-MAX_CONSECUTIVE_DECODE_ERRORS = 50
+#: Lower bound (seconds) of the no-picture limit: a client joining a shared stream
+#: mid-GOP legitimately decodes nothing until the next keyframe.
+MIN_NO_PICTURE_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,11 @@ class OpenOptions:
     rtsp_transport: str = "tcp"
     open_timeout_s: float = 5.0
     read_timeout_s: float = 5.0
+
+    @property
+    def no_picture_s(self) -> float:
+        """Seconds of packets without a decoded picture before the stream counts as corrupt."""
+        return max(self.read_timeout_s, MIN_NO_PICTURE_S)
 
     def container_options(self) -> dict[str, str]:
         if not self.live:
@@ -68,8 +76,10 @@ def translate(exc: BaseException, where: str) -> SourceError:
         return SourceTimeout(f"{where}: timed out")
     if isinstance(exc, (ConnectionRefusedError, ConnectionResetError, ConnectionAbortedError,
                         BrokenPipeError)):
-        return SourceUnavailable(f"{where}: {type(exc).__name__.removesuffix('Error').lower()} "
-                                 "(is the camera or server up?)")
+        words = {ConnectionRefusedError: "connection refused", ConnectionResetError: "connection reset",
+                 ConnectionAbortedError: "connection aborted", BrokenPipeError: "broken pipe"}
+        kind = next(w for t, w in words.items() if isinstance(exc, t))
+        return SourceUnavailable(f"{where}: {kind} (is the camera or server up?)")
     if isinstance(exc, av.error.InvalidDataError):
         return SourceCorrupt(f"{where}: invalid data (not a video, or a corrupt stream)")
     if isinstance(exc, av.error.HTTPError):
@@ -90,9 +100,11 @@ class AvSource:
     stream (end of file, or a live server that closed the connection).
     """
 
-    def __init__(self, url: str, options: OpenOptions) -> None:
+    def __init__(self, url: str, options: OpenOptions,
+                 on_bad_packet: Callable[[], None] | None = None) -> None:
         self._url = url
         self._options = options
+        self._on_bad_packet = on_bad_packet
         self._container: av.container.InputContainer | None = None
         self._stream: av.video.stream.VideoStream | None = None
 
@@ -128,9 +140,13 @@ class AvSource:
         return float(rate) if rate else None
 
     def frames(self) -> Iterator[tuple[av.VideoFrame, float | None]]:
-        """Yield (frame, pts in seconds or None) until the stream ends."""
+        """Yield (frame, pts in seconds or None) until the stream ends.
+
+        Raises :class:`SourceCorrupt` when :class:`~ingest.decode_health.DecodeHealth`
+        judges the bitstream corrupt (the caller reconnects to resync).
+        """
         assert self._container is not None and self._stream is not None, "use inside `with`"
-        errors = 0
+        health = DecodeHealth(no_picture_s=self._options.no_picture_s)
         demux = self._container.demux(self._stream)
         while True:
             try:
@@ -139,16 +155,21 @@ class AvSource:
                 return
             except Exception as exc:
                 raise translate(exc, "read") from None
+            outcome = Outcome.PICTURE
             try:
                 decoded = packet.decode()
             except av.error.InvalidDataError:
-                errors += 1
-                if errors >= MAX_CONSECUTIVE_DECODE_ERRORS:
-                    raise SourceCorrupt(f"decode: {errors} undecodable packets in a row "
-                                        "(corrupt bitstream)") from None
-                continue
+                decoded, outcome = [], Outcome.ERROR
             except Exception as exc:
                 raise translate(exc, "decode") from None
+            if not decoded and packet.size == 0:  # the demuxer's flush packet at the end of a file
+                continue
+            if outcome is Outcome.ERROR and self._on_bad_packet is not None:
+                self._on_bad_packet()
+            if not decoded and outcome is Outcome.PICTURE:
+                outcome = Outcome.EMPTY
+            verdict = health.packet(outcome, time.monotonic())
+            if verdict is not None:
+                raise SourceCorrupt(f"decode: {verdict}")
             for frame in decoded:
-                errors = 0
                 yield frame, (float(frame.time) if frame.time is not None else None)

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,11 +61,18 @@ class CameraSnapshot:
     reconnects: int
     decode_errors: int
     since_frame_s: float | None
+    last_error: str
 
     def heartbeat_entry(self) -> dict[str, Any]:
-        """The per-camera object of the ingest heartbeat (contracts.status.Heartbeat)."""
+        """The per-camera object of the ingest heartbeat (contracts.status.Heartbeat).
+
+        The contract's fields (state, reason, fps, frames, dropped) plus
+        ``reconnects`` and ``last_error``, which outlive a brief outage that a
+        2 s heartbeat would otherwise never show.
+        """
         return {"state": self.state.value, "reason": self.reason, "fps": round(self.fps, 2),
-                "frames": self.frames, "dropped": self.dropped}
+                "frames": self.frames, "dropped": self.dropped, "reconnects": self.reconnects,
+                "last_error": self.last_error}
 
 
 class CameraStatus:
@@ -74,9 +82,10 @@ class CameraStatus:
     queue full, publish failed); ``skipped``: frames left out by the fps cap.
     """
 
-    def __init__(self, camera: str, source: str) -> None:
+    def __init__(self, camera: str, source: str, on_change: Callable[[], None] | None = None) -> None:
         self.camera = camera
         self.source = source
+        self._on_change = on_change
         self._lock = threading.Lock()
         self._state = CameraState.CONNECTING
         self._reason = "starting"
@@ -87,6 +96,7 @@ class CameraStatus:
         self.skipped = 0
         self.reconnects = 0
         self.decode_errors = 0
+        self.last_error = ""
 
     @property
     def state(self) -> CameraState:
@@ -109,10 +119,14 @@ class CameraStatus:
             self._state, self._reason = state, reason
             if state == CameraState.RECONNECTING and previous != CameraState.RECONNECTING:
                 self.reconnects += 1
+            if state in (CameraState.RECONNECTING, CameraState.FAILED, CameraState.STALLED):
+                self.last_error = reason
         level = logging.WARNING if state in (CameraState.FAILED, CameraState.STALLED,
                                              CameraState.RECONNECTING) else logging.INFO
         log.log(level, "%s: %s -> %s%s", self.camera, previous.value, state.value,
                 f" ({reason})" if reason else "")
+        if self._on_change is not None:
+            self._on_change()
 
     def frame_encoded(self, now: float) -> None:
         """A frame left the worker (monotonic seconds). Makes the camera ``live``."""
@@ -150,5 +164,5 @@ class CameraStatus:
                 camera=self.camera, source=self.source, state=self._state, reason=self._reason,
                 fps=self._meter.rate(now), frames=self.frames, dropped=self.dropped,
                 skipped=self.skipped, reconnects=self.reconnects, decode_errors=self.decode_errors,
-                since_frame_s=None if last is None else now - last,
+                since_frame_s=None if last is None else now - last, last_error=self.last_error,
             )

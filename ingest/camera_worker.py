@@ -125,7 +125,7 @@ class CameraWorker:
     def _play(self, url: str, options: OpenOptions, backoff: Backoff) -> int:
         """Open ``url`` and publish its frames until it ends or stop; returns frames decoded."""
         count = 0
-        with AvSource(url, options) as source:
+        with AvSource(url, options, self.status.count_decode_error) as source:
             for frame, pts in source.frames():
                 if self._stop.is_set():
                     break

@@ -41,6 +41,8 @@ SERVICE = "ingest"
 HANDOFF_SIZE = 2
 #: Seconds the shutdown waits for worker threads before abandoning them.
 JOIN_TIMEOUT_S = 1.0
+#: Minimum seconds between two extra heartbeats sent on camera state changes.
+CHANGE_BEAT_GAP_S = 0.2
 
 
 def stall_after_s(camera: CameraConfig) -> float:
@@ -72,6 +74,7 @@ class IngestService:
         self.registry = build_registry(self.snapshots)
         self._tasks: list[asyncio.Task[None]] = []
         self._http: HttpServer | None = None
+        self._changed = asyncio.Event()
 
     # -- IngestView ---------------------------------------------------------------
 
@@ -99,8 +102,15 @@ class IngestService:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+
+        def changed() -> None:  # called from worker threads
+            try:
+                loop.call_soon_threadsafe(self._changed.set)
+            except RuntimeError:  # loop closed during shutdown
+                pass
+
         for cfg in self.config.cameras:
-            status = CameraStatus(cfg.id, cfg.scheme)
+            status = CameraStatus(cfg.id, cfg.scheme, on_change=changed)
             handoff: Handoff[EncodedFrame] = Handoff(loop, HANDOFF_SIZE)
             cam = Camera(cfg, status, handoff, FramePublisher(self.nc, cfg.id, handoff, status))
             cam.task = asyncio.create_task(cam.publisher.run(), name=f"publish-{cfg.id}")
@@ -111,6 +121,7 @@ class IngestService:
                 cam.worker.start()
             self.cameras[cfg.id] = cam
         self._tasks.append(asyncio.create_task(heartbeat_loop(self.nc, self.heartbeat), name="heartbeat"))
+        self._tasks.append(asyncio.create_task(self._beat_on_change(), name="heartbeat-on-change"))
         self._tasks.append(asyncio.create_task(self._watch_stalls(), name="stall-watchdog"))
         self._http = HttpServer(create_app(self), self.config.ingest.host, self.config.ingest.port)
         self._http.start()
@@ -119,6 +130,19 @@ class IngestService:
 
     def _resolve_demo(self, url: str) -> str:
         return resolve_demo_url(url, self._demo_cache_dir)
+
+    async def _publish_heartbeat(self) -> None:
+        beat = self.heartbeat()
+        with contextlib.suppress(NatsError):
+            await self.nc.publish(status_subject(beat.service, beat.instance), beat.to_json())
+
+    async def _beat_on_change(self) -> None:
+        """An extra heartbeat right after camera state changes (coalesced, rate-limited)."""
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            await self._publish_heartbeat()
+            await asyncio.sleep(CHANGE_BEAT_GAP_S)
 
     async def _watch_stalls(self) -> None:
         while True:
@@ -147,9 +171,8 @@ class IngestService:
         for cam in self.cameras.values():
             if cam.status.state not in (CameraState.FAILED, CameraState.STOPPED):
                 cam.status.set_state(CameraState.STOPPED, "ingest stopping")
+        await self._publish_heartbeat()
         with contextlib.suppress(NatsError, asyncio.TimeoutError):
-            beat = self.heartbeat()
-            await self.nc.publish(status_subject(beat.service, beat.instance), beat.to_json())
             await asyncio.wait_for(self.nc.flush(), 0.5)
 
 
