@@ -28,7 +28,7 @@ from tests.support.rtsp_server import RtspServer, system_rtsp_available
 pytestmark = pytest.mark.skipif(not system_rtsp_available(),
                                 reason="GStreamer RTSP server bindings missing: run scripts/bootstrap test")
 
-SECRET = "s3cr3t-pw"
+SECRET = "s3cr3t-pw"  # noqa: S105 - a test credential that must never leak
 FAST = {"backoff_cap_s": 1.0, "open_timeout_s": 2.0, "read_timeout_s": 1.0}
 
 
@@ -46,7 +46,7 @@ def corrupt_annexb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("rtsp") / "corrupt.h264"
     good = path.with_name("good.h264")
     write_h264(good, moving_frames(30, 320, 180), fps=30, container_format="h264")
-    rnd = random.Random(7)
+    rnd = random.Random(7)  # noqa: S311 - test data, not crypto
     garbage = b"".join(b"\x00\x00\x00\x01\x41\x88\x84" + bytes(rnd.randrange(1, 256) for _ in range(400))
                        for _ in range(120))
     path.write_bytes(good.read_bytes() + garbage)
@@ -103,7 +103,7 @@ async def test_frames_survive_a_server_restart_without_disturbing_another_camera
             rtsp.start()
             back_at = time.monotonic()
             deadline = back_at + 4.0
-            while not a.after(back_at) and time.monotonic() < deadline:
+            while not a.after(back_at) and time.monotonic() < deadline:  # noqa: ASYNC110 - polling a recorder
                 await asyncio.sleep(0.05)
             assert a.after(back_at), "no frame after the server came back"
             assert a.after(back_at)[0] - back_at < 2.0, "not live within 2 s of the server's return"
