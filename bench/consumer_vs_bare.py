@@ -69,7 +69,7 @@ async def consumer_fps(url: str, config: ModelConfig, runner: object, jpegs: lis
     consumer = InferenceConsumer(config, runner, nc, cameras=cameras, instance="bench")  # type: ignore[arg-type]
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
-    while consumer.state.value != "ready":
+    while consumer.state.value != "ready":  # noqa: ASYNC110 - polls plain state
         await asyncio.sleep(0.01)
     total = len(jpegs) + warmup
     sent = 0

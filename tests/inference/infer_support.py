@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -31,6 +32,37 @@ def court_image(seed: int, width: int = 320, height: int = 240) -> np.ndarray:
     cv2.circle(img, (int(rng.integers(10, width - 10)), int(rng.integers(10, height - 10))), 5,
                (0, 255, 255), -1)
     return img
+
+
+def random_yolo_checkpoint(path: Path, arch: str = "yolo11n.yaml", seed: int = 0) -> Path:
+    """Save an UNTRAINED YOLO whose weights are re-drawn from a seeded normal distribution.
+
+    Ultralytics' own initialisation makes every box of an untrained model the whole
+    image with score ~1.6e-4, which would make box comparisons vacuous; re-drawn
+    weights give varied boxes, classes and scores (still meaningless, still untrained).
+    """
+    import torch
+
+    from inference.backends.yolo.env import configure_offline
+
+    configure_offline()
+    from ultralytics import YOLO
+
+    model = YOLO(arch)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for mod in model.model.modules():
+            if isinstance(mod, torch.nn.Conv2d) and mod.weight.requires_grad:  # not the fixed DFL conv
+                mod.weight.copy_(torch.randn(mod.weight.shape, generator=gen) * (2.0 / mod.weight[0].numel()) ** 0.5)
+                if mod.bias is not None:
+                    mod.bias.copy_(torch.randn(mod.bias.shape, generator=gen) * 0.5)
+            elif isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.zero_()
+                mod.running_var.fill_(1.0)
+                mod.weight.copy_(1 + 0.1 * torch.randn(mod.weight.shape, generator=gen))
+                mod.bias.copy_(0.1 * torch.randn(mod.bias.shape, generator=gen))
+    model.save(path)
+    return path
 
 
 def jpeg(image: np.ndarray) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inference.runtime.batching import ActiveCameras, BatchPolicy
+from inference.runtime.batching import ActiveCameras, BatchPolicy, Ewma, decode_ahead_wait_ns
 
 MS = 1_000_000
 
@@ -34,3 +34,25 @@ def test_active_cameras_expire() -> None:
     active.seen("b", 500)
     assert active.count(900) == 2
     assert active.names(1200) == ["b"]
+
+
+def test_decode_ahead_starts_now_when_the_model_is_idle() -> None:
+    assert decode_ahead_wait_ns(100 * MS, None, 50 * MS, 4 * MS) == 0
+
+
+def test_decode_ahead_is_timed_to_finish_as_the_model_frees_up() -> None:
+    # model started at 100 ms, takes ~50 ms; decode takes ~4 ms; 1 ms margin -> start at 145 ms
+    assert decode_ahead_wait_ns(110 * MS, 100 * MS, 50 * MS, 4 * MS) == 35 * MS
+    assert decode_ahead_wait_ns(149 * MS, 100 * MS, 50 * MS, 4 * MS) == 0
+
+
+def test_decode_ahead_without_estimates_waits_for_the_model() -> None:
+    assert decode_ahead_wait_ns(110 * MS, 100 * MS, None, None) > 10**11
+
+
+def test_ewma_tracks_recent_durations() -> None:
+    ewma = Ewma(alpha=0.5)
+    assert ewma.value is None
+    ewma.add(10.0)
+    ewma.add(20.0)
+    assert ewma.value == 15.0
