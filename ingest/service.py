@@ -1,8 +1,8 @@
 """The ingest service: every configured camera -> ``frames.<camera>``, plus heartbeat and HTTP.
 
-Start order: NATS -> cameras (publisher tasks, then worker threads) -> heartbeat,
-stall watchdog -> HTTP. Stop in reverse, within about 2 s: HTTP and WHIP
-sessions close, workers are told to stop and joined (a thread stuck in a
+Start order: NATS -> cameras (publisher tasks, then worker threads; ``whip://``
+cameras wait for a publisher) -> heartbeat, stall watchdog -> HTTP (health,
+metrics, WHIP). Stop in reverse, within about 2 s: HTTP and WHIP sessions close, workers are told to stop and joined (a thread stuck in a
 blocking read is abandoned: it is a daemon and owns no shared state), then a
 last ``stopping`` heartbeat and the NATS connection.
 """
@@ -33,6 +33,8 @@ from ingest.http_api import HttpServer, create_app
 from ingest.jpeg_encoder import EncodedFrame
 from ingest.metrics import build_registry
 from ingest.publisher import FramePublisher
+from ingest.whip_api import router as whip_router
+from ingest.whip_hub import WhipHub
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,8 @@ class IngestService:
         self.stopping = False
         self._demo_cache_dir = demo_cache_dir
         self.cameras: dict[str, Camera] = {}
-        self.registry = build_registry(self.snapshots)
+        self.whip = WhipHub(config.ingest.whip_token)
+        self.registry = build_registry(self.snapshots, self.whip.sessions)
         self._tasks: list[asyncio.Task[None]] = []
         self._http: HttpServer | None = None
         self._changed = asyncio.Event()
@@ -115,7 +118,7 @@ class IngestService:
             cam = Camera(cfg, status, handoff, FramePublisher(self.nc, cfg.id, handoff, status))
             cam.task = asyncio.create_task(cam.publisher.run(), name=f"publish-{cfg.id}")
             if cfg.scheme == "whip":
-                status.set_state(CameraState.CONNECTING, "waiting for a WHIP publisher")
+                self.whip.add_camera(cfg, status, handoff)
             else:
                 cam.worker = CameraWorker(cfg, status, handoff, self._resolve_demo)
                 cam.worker.start()
@@ -123,7 +126,9 @@ class IngestService:
         self._tasks.append(asyncio.create_task(heartbeat_loop(self.nc, self.heartbeat), name="heartbeat"))
         self._tasks.append(asyncio.create_task(self._beat_on_change(), name="heartbeat-on-change"))
         self._tasks.append(asyncio.create_task(self._watch_stalls(), name="stall-watchdog"))
-        self._http = HttpServer(create_app(self), self.config.ingest.host, self.config.ingest.port)
+        app = create_app(self, extra=[whip_router])
+        app.state.whip = self.whip
+        self._http = HttpServer(app, self.config.ingest.host, self.config.ingest.port)
         self._http.start()
         log.info("ingest %s: %d camera(s): %s", self.config.ingest.instance, len(self.cameras),
                  ", ".join(f"{c.config.id} ({c.config.scheme})" for c in self.cameras.values()) or "none")
@@ -158,6 +163,7 @@ class IngestService:
             worker.stop()
         if self._http is not None:
             await self._http.stop(timeout_s=1.0)
+        await self.whip.close_all()
         deadline = time.monotonic() + JOIN_TIMEOUT_S
         for worker in workers:
             if not await asyncio.to_thread(worker.join, max(0.0, deadline - time.monotonic())):
