@@ -1,0 +1,65 @@
+"""Overload: a 30 fps camera into a ~5 fps model (bounded, ~15 s).
+
+The model is a stand-in that takes 200 ms per batch (``time.sleep`` in the worker
+thread, like a model releasing the GIL). Newest-frame-wins must keep the
+annotation latency (capture -> publish) under 2x the model time, drop the excess
+frames (counted), and hold memory flat: a queue growing at 30 fps of ~50 KB
+frames would add ~15 MB over the measured 10 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import psutil
+from infer_support import collecting, court_image, jpeg, publish_frame, running
+from nats.aio.client import Client as NATS
+
+from courtside.config import ModelConfig
+from inference.runtime.consumer import InferenceConsumer
+
+MODEL_S = 0.2
+
+
+class SlowRunner:
+    name = "slow"
+    version = "slow-0"
+    weights = "untrained"
+    device = "cpu"
+
+    def infer(self, images: list[np.ndarray]) -> list[list[object]]:
+        time.sleep(MODEL_S)
+        return [[] for _ in images]
+
+
+async def test_30fps_into_5fps_model_keeps_latency_and_memory_bounded(nc: NATS) -> None:
+    config = ModelConfig(name="slow", backend="slow", max_wait_ms=5, max_age_ms=1000)
+    consumer = InferenceConsumer(config, SlowRunner(), nc, instance="slow-1")  # type: ignore[arg-type]
+    data = jpeg(court_image(1, 1280, 720))
+    rss: list[tuple[float, int]] = []
+    proc = psutil.Process()
+    async with collecting(nc, "slow") as got, running(consumer):
+        start = time.monotonic()
+        seq = 0
+        while (elapsed := time.monotonic() - start) < 15.0:
+            seq += 1
+            await publish_frame(nc, "court-1", seq, data, 1280, 720)
+            if seq % 30 == 0:
+                rss.append((elapsed, proc.memory_info().rss))
+            await asyncio.sleep(max(0.0, start + seq / 30 - time.monotonic()))
+        await asyncio.sleep(0.5)
+    measured = [a for a in got.items if a.seq > 90]  # after 3 s of warm-up
+    totals = sorted(a.latency.total for a in measured)
+    p99 = totals[int(0.99 * (len(totals) - 1))]
+    assert len(measured) >= 40, f"only {len(measured)} annotations at ~5 fps over 12 s"
+    assert p99 < 2 * MODEL_S * 1000, f"p99 latency {p99:.0f} ms >= 2x model time"
+    beat = consumer.heartbeat().models["slow"]
+    assert beat["dropped"] >= seq * 0.6, "the excess frames must be dropped and counted"
+    assert len(consumer.slots) <= 1
+    early = np.median([r for t, r in rss if 4 <= t < 7])
+    late = np.median([r for t, r in rss if t >= 12])
+    print(f"overload: {len(measured)} annotations, p50 {totals[len(totals) // 2]:.0f} ms, p99 {p99:.0f} ms, "
+          f"dropped {beat['dropped']}/{seq}, RSS {early / 2**20:.1f} -> {late / 2**20:.1f} MiB")
+    assert late - early < 5 * 1024 * 1024, f"RSS grew {(late - early) / 2**20:.1f} MiB in ~7 s"
