@@ -34,6 +34,6 @@ def create_app(config: CourtsideConfig, nats_url: str, *, limits: Limits | None 
         app.add_middleware(CORSMiddleware, allow_origins=list(config.fanout.cors_origins),
                            allow_methods=["GET"], allow_headers=["Authorization"])
     app.include_router(api.router)
-    app.include_router(ws_session.router)
+    app.add_middleware(ws_session.LiveSocketMiddleware, path="/ws")
     mount_pages(app, web_dir)
     return app

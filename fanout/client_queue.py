@@ -22,7 +22,7 @@ class DropOldestQueue(Generic[T]):
     larger than ``max_bytes``.
     """
 
-    __slots__ = ("_items", "_pending_dropped", "bytes", "max_bytes", "max_items", "total_dropped")
+    __slots__ = ("_items", "bytes", "max_bytes", "max_items", "pending_dropped", "total_dropped")
 
     def __init__(self, max_items: int, max_bytes: int = 1 << 62) -> None:
         if max_items < 1 or max_bytes < 1:
@@ -32,21 +32,27 @@ class DropOldestQueue(Generic[T]):
         self._items: deque[tuple[T, int]] = deque()
         self.bytes = 0
         self.total_dropped = 0
-        self._pending_dropped = 0
+        #: Dropped since the last :meth:`take_dropped` (read it to decide whether to call that).
+        self.pending_dropped = 0
 
     def put(self, item: T, size: int = 0) -> int:
         """Append ``item`` (``size`` bytes); return how many old items were dropped for it."""
         items = self._items
         items.append((item, size))
         self.bytes += size
+        if len(items) > self.max_items or self.bytes > self.max_bytes:
+            return self._shrink()
+        return 0
+
+    def _shrink(self) -> int:
+        items = self._items
         dropped = 0
         while len(items) > self.max_items or (self.bytes > self.max_bytes and len(items) > 1):
             _, old_size = items.popleft()
             self.bytes -= old_size
             dropped += 1
-        if dropped:
-            self.total_dropped += dropped
-            self._pending_dropped += dropped
+        self.total_dropped += dropped
+        self.pending_dropped += dropped
         return dropped
 
     def pop(self) -> T:
@@ -57,7 +63,7 @@ class DropOldestQueue(Generic[T]):
 
     def take_dropped(self) -> int:
         """Items dropped since the previous call (the ``count`` of a ``dropped`` message)."""
-        count, self._pending_dropped = self._pending_dropped, 0
+        count, self.pending_dropped = self.pending_dropped, 0
         return count
 
     def clear(self) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from nats.aio.client import Client as NATS
@@ -23,6 +24,18 @@ from courtside.config import CourtsideConfig
 from fanout.errors import StartupError
 from fanout.limits import Limits
 from fanout.service import run
+
+#: Short timers so that tests of idle/status behaviour take well under a second.
+QUICK_LIMITS = Limits(status_interval_s=0.2, subscribe_timeout_s=1.0, ping_interval_s=5, ping_timeout_s=5,
+                      shutdown_timeout_s=2)
+
+
+def config_with(**sections: Any) -> CourtsideConfig:
+    """A config on a free port (``fanout.port`` 0) with ``sections`` merged in, e.g. ``auth={...}``."""
+    data: dict[str, Any] = {"fanout": {"port": 0}}
+    for key, value in sections.items():
+        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+    return CourtsideConfig.model_validate(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +56,14 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout_s: float = 5.0,
+                     interval_s: float = 0.02) -> None:
+    """Poll ``check`` (e.g. an HTTP or metrics query) until it is true; TimeoutError after ``timeout_s``."""
+    async with asyncio.timeout(timeout_s):
+        while not await check():  # noqa: ASYNC110 - the state lives in another server: polling is the way
+            await asyncio.sleep(interval_s)
 
 
 @asynccontextmanager

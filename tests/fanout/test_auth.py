@@ -14,9 +14,15 @@ import websockets
 from nats.aio.client import Client as NATS
 from websockets.exceptions import InvalidStatus
 
-from fanout.testing import RunningFanout, make_annotation, publish_annotation, running_fanout
-
-from conftest import TEST_LIMITS, fanout_config
+from fanout.testing import (
+    QUICK_LIMITS,
+    RunningFanout,
+    config_with,
+    make_annotation,
+    publish_annotation,
+    running_fanout,
+    wait_until,
+)
 
 COURT1 = "court1-viewer-token-0123456789"
 ADMIN = "admin-token-abcdefghijklmnop"
@@ -25,11 +31,11 @@ ADMIN = "admin-token-abcdefghijklmnop"
 @pytest.fixture
 async def secured(nats_server: Any, caplog: pytest.LogCaptureFixture) -> AsyncIterator[RunningFanout]:
     caplog.set_level(logging.DEBUG)
-    config = fanout_config(
+    config = config_with(
         auth={"enabled": True, "tokens": [{"token": COURT1, "scope": "viewer", "cameras": ["court-1"]},
                                           {"token": ADMIN, "scope": "admin"}]},
         fanout={"cors_origins": ["http://app.example"]})
-    async with running_fanout(config, nats_server.url, limits=TEST_LIMITS) as running:
+    async with running_fanout(config, nats_server.url, limits=QUICK_LIMITS) as running:
         yield running
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert COURT1 not in logged and ADMIN not in logged
@@ -45,9 +51,10 @@ async def test_rest_needs_a_token_and_respects_the_camera_grant(secured: Running
     async with httpx.AsyncClient(base_url=secured.http_url) as http:
         assert (await http.get("/api/cameras")).status_code == 401
         assert (await http.get("/api/cameras", headers=bearer("wrong"))).status_code == 401
-        async with asyncio.timeout(5):
-            while len((await http.get("/api/cameras", headers=bearer(ADMIN))).json()["cameras"]) < 2:
-                await asyncio.sleep(0.02)
+        async def both_known() -> bool:
+            return len((await http.get("/api/cameras", headers=bearer(ADMIN))).json()["cameras"]) == 2
+
+        await wait_until(both_known)
         seen = (await http.get("/api/cameras", headers=bearer(COURT1))).json()["cameras"]
         assert [c["id"] for c in seen] == ["court-1"]
         assert (await http.get("/api/cameras/court-2", headers=bearer(COURT1))).status_code == 403

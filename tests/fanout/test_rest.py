@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 from nats.aio.client import Client as NATS
 
 from contracts.status import Heartbeat, ServiceState
 from contracts.subjects import status_subject
-from fanout.testing import RunningFanout, make_annotation, publish_annotation
+from fanout.testing import RunningFanout, make_annotation, publish_annotation, wait_until
 
 
 async def test_cameras_and_models_follow_heartbeats(fanout: RunningFanout, nc: NATS) -> None:
@@ -22,9 +20,10 @@ async def test_cameras_and_models_follow_heartbeats(fanout: RunningFanout, nc: N
     await nc.publish("status.bad.x", b"{not json")
     await publish_annotation(nc, make_annotation("court-2", "pose", 1))
     async with httpx.AsyncClient(base_url=fanout.http_url) as http:
-        async with asyncio.timeout(5):
-            while len((await http.get("/api/cameras")).json()["cameras"]) < 2:
-                await asyncio.sleep(0.02)
+        async def both_known() -> bool:
+            return len((await http.get("/api/cameras")).json()["cameras"]) == 2
+
+        await wait_until(both_known)
         cams = {c["id"]: c for c in (await http.get("/api/cameras")).json()["cameras"]}
         assert cams["court-1"]["live"] and cams["court-1"]["fps"] == 15.0 and cams["court-1"]["models"] == ["yolo"]
         assert cams["court-2"]["state"] == "unknown" and cams["court-2"]["models"] == ["pose"]

@@ -6,9 +6,9 @@ import asyncio
 import json
 
 import pytest
-from courtside.config import AuthConfig
 
 from contracts.ws import Subscribe
+from courtside.config import AuthConfig
 from fanout.auth import (
     ANONYMOUS,
     Authenticator,
@@ -96,18 +96,30 @@ async def test_hub_routes_by_camera_model_and_video() -> None:
     assert hub.publish_annotation("court-2", "pose", "d") == 0
 
 
-async def test_channel_order_control_first_then_dropped_notice() -> None:
+async def test_channel_pump_order_dropped_notice_and_close() -> None:
     hub = Hub(8, Limits(), lambda: None)
     ch = hub.register(ANONYMOUS)
     for i in range(10):
         ch.offer(f"m{i}", 2)
     ch.control("reply")
-    assert ch.next_message() == "reply"
-    notice = json.loads(str(ch.next_message()))
-    assert notice == {"v": 1, "type": "dropped", "count": 2, "total": 2}
-    assert [ch.next_message() for _ in range(8)] == [f"m{i}" for i in range(2, 10)]
-    waiter = asyncio.create_task(ch.wait())
+    sent: list[dict[str, object]] = []
+
+    async def send(event: dict[str, object]) -> None:
+        sent.append(event)
+
+    pump = asyncio.create_task(ch.pump(send))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    texts = [e["text"] for e in sent]
+    assert texts[0] == "reply"  # control first, never dropped
+    assert json.loads(str(texts[1])) == {"v": 1, "type": "dropped", "count": 2, "total": 2}
+    assert texts[2:] == [f"m{i}" for i in range(2, 10)]
+    ch.offer(b"video", 5)  # wakes the parked sender
     await asyncio.sleep(0)
-    assert not waiter.done()
-    ch.offer("late", 4)
-    await asyncio.wait_for(waiter, 1)
+    assert sent[-1] == {"type": "websocket.send", "bytes": b"video"}
+    ch.offer("never sent", 10)
+    ch.control("bye")
+    ch.close(4408)  # queued data is discarded, replies flushed, then the close
+    await asyncio.wait_for(pump, 1)
+    assert sent[-2:] == [{"type": "websocket.send", "text": "bye"}, {"type": "websocket.close", "code": 4408}]
+    assert ch.sent == 12

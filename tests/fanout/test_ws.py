@@ -15,9 +15,17 @@ from nats.aio.client import Client as NATS
 from websockets.asyncio.client import ClientConnection
 
 from contracts.ws import MAX_CLIENT_MESSAGE_BYTES, unpack_video
-from fanout.testing import RunningFanout, make_annotation, make_jpeg, publish_annotation, publish_frame, running_fanout
-
-from conftest import TEST_LIMITS, fanout_config
+from fanout.testing import (
+    QUICK_LIMITS,
+    RunningFanout,
+    config_with,
+    make_annotation,
+    make_jpeg,
+    publish_annotation,
+    publish_frame,
+    running_fanout,
+    wait_until,
+)
 
 
 async def subscribe(ws: ClientConnection, **fields: Any) -> dict[str, Any]:
@@ -90,9 +98,10 @@ async def test_video_on_demand_and_binary_header_round_trip(fanout: RunningFanou
         assert (header.camera, header.ts, header.width, header.height) == (meta.camera, meta.ts, 320, 180)
         assert body == jpeg
         assert await metric(fanout, "fanout_frame_subscriptions") == 1
-    async with asyncio.timeout(5):
-        while await metric(fanout, "fanout_frame_subscriptions") != 0:  # nobody watches: unsubscribed
-            await asyncio.sleep(0.05)
+    async def unsubscribed() -> bool:  # nobody watches: frames.c1 is dropped
+        return await metric(fanout, "fanout_frame_subscriptions") == 0
+
+    await wait_until(unsubscribed)
 
 
 async def test_bad_messages_get_errors_and_the_connection_survives(fanout: RunningFanout, nc: NATS) -> None:
@@ -122,11 +131,11 @@ async def test_unsubscribed_connection_is_closed_when_idle(fanout: RunningFanout
 
 
 async def test_slow_client_drops_its_own_oldest_while_a_fast_one_keeps_up(nats_server: Any, nc: NATS) -> None:
-    config = fanout_config(fanout={"client_queue": 8})
+    config = config_with(fanout={"client_queue": 8})
     rng = np.random.default_rng(1)
     noise = simplejpeg.encode_jpeg(rng.integers(0, 255, (360, 640, 3), dtype=np.uint8), quality=90)
     frames = 120
-    async with running_fanout(config, nats_server.url, limits=TEST_LIMITS) as fanout:
+    async with running_fanout(config, nats_server.url, limits=QUICK_LIMITS) as fanout:
         # max_queue=1: the slow client's library stops reading the socket after one message
         # (and cannot read the close frame behind unread data: hence the short close_timeout).
         async with websockets.connect(fanout.ws_url, compression=None, max_queue=1, max_size=None,
@@ -134,9 +143,10 @@ async def test_slow_client_drops_its_own_oldest_while_a_fast_one_keeps_up(nats_s
                 websockets.connect(fanout.ws_url, compression=None, max_size=None) as fast:
             await subscribe(slow, cameras=["c1"], video="jpeg")
             await subscribe(fast, cameras=["c1"], video="jpeg")
-            async with asyncio.timeout(5):
-                while await metric(fanout, "fanout_frame_subscriptions") != 1:
-                    await asyncio.sleep(0.02)
+            async def watching() -> bool:
+                return await metric(fanout, "fanout_frame_subscriptions") == 1
+
+            await wait_until(watching)
 
             async def read_fast() -> list[float]:
                 delays = []

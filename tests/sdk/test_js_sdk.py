@@ -17,14 +17,21 @@ from playwright.async_api import Browser, Page, async_playwright
 from contracts.ws import VideoHeader, pack_video
 from courtside.config import CourtsideConfig
 from fanout.limits import Limits
-from fanout.testing import free_port, make_annotation, make_jpeg, publish_annotation, publish_frame, running_fanout
+from fanout.testing import (
+    free_port,
+    make_annotation,
+    make_jpeg,
+    publish_annotation,
+    publish_frame,
+    running_fanout,
+)
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 LIMITS = Limits(status_interval_s=0.5, shutdown_timeout_s=2)
-TOKEN = "js-sdk-token-0123456789abcdef"
+TOKEN = "js-sdk-token-0123456789abcdef"  # noqa: S105 - a test token
 
 SETUP = """async ([url, token]) => {
   const sdk = await import('/static/sdk/courtside.js');

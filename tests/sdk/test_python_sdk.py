@@ -43,10 +43,11 @@ from fanout.testing import (  # noqa: E402
     publish_annotation,
     publish_frame,
     running_fanout,
+    wait_until,
 )
 
 LIMITS = Limits(status_interval_s=0.5, shutdown_timeout_s=2)
-TOKEN = "sdk-test-token-0123456789abcdef"
+TOKEN = "sdk-test-token-0123456789abcdef"  # noqa: S105 - a test token
 
 
 def config(port: int = 0, auth: bool = False) -> CourtsideConfig:
@@ -167,9 +168,10 @@ async def test_a_live_stream_survives_the_restart_in_one_iterator(nats_server: A
     try:
         async with running_fanout(config(port), nats_server.url, limits=LIMITS):
             consumer = asyncio.create_task(consume())
-            async with asyncio.timeout(10):
-                while len(seqs) < 3:
-                    await asyncio.sleep(0.02)
+            async def streaming() -> bool:
+                return len(seqs) >= 3
+
+            await wait_until(streaming, 10)
         last_before = seqs[-1]
         async with running_fanout(config(port), nats_server.url, limits=LIMITS):
             restarted.set()
@@ -188,7 +190,7 @@ async def test_token_auth_header_and_subprotocol(nats_server: Any, nc: NATS) -> 
                     first = await anext(aiter(client.subscribe()))
                 assert first == Subscribed(("c1",), None, "none")
         with pytest.raises(AuthError, match="401"):
-            async with CourtsideClient(running.ws_url, token="wrong") as client:
+            async with CourtsideClient(running.ws_url, token="wrong") as client:  # noqa: S106
                 await asyncio.wait_for(anext(aiter(client.subscribe())), 5)
         async with CourtsideClient(running.ws_url, token=TOKEN) as client:
             async with asyncio.timeout(5):

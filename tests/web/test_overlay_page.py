@@ -14,7 +14,14 @@ from playwright.async_api import Browser, Page
 
 from courtside.config import CourtsideConfig
 from fanout.limits import Limits
-from fanout.testing import RunningFanout, make_annotation, make_jpeg, publish_annotation, publish_frame, running_fanout
+from fanout.testing import (
+    RunningFanout,
+    make_annotation,
+    make_jpeg,
+    publish_annotation,
+    publish_frame,
+    running_fanout,
+)
 
 pytestmark = pytest.mark.browser
 BOX = (100.0, 80.0, 300.0, 300.0)

@@ -14,7 +14,15 @@ import sys
 import time
 
 from courtside_client.client import AuthError, CourtsideClient
-from courtside_client.messages import AnnotationMessage, Dropped, Error, Message, Status, Subscribed, VideoFrame
+from courtside_client.messages import (
+    AnnotationMessage,
+    Dropped,
+    Error,
+    Message,
+    Status,
+    Subscribed,
+    VideoFrame,
+)
 
 
 def format_message(msg: Message, now_ns: int | None = None) -> str:

