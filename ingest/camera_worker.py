@@ -32,6 +32,10 @@ from ingest.pacing import FpsLimiter, RealtimePacer
 
 log = logging.getLogger(__name__)
 
+#: A file frame due sooner than this (seconds) is released at once: a timed wait costs
+#: a context switch, and 2 ms early is invisible next to network jitter.
+PACING_SLACK_S = 0.002
+
 #: Resolves a ``demo://`` URL to a local file (it may generate it: slow, blocking).
 DemoResolver = Callable[[str], str]
 
@@ -132,7 +136,7 @@ class CameraWorker:
                 count += 1
                 if not self._live and pts is not None:
                     delay = self._pacer.delay(pts, time.monotonic())
-                    if delay > 0 and self._stop.wait(delay):
+                    if delay > PACING_SLACK_S and self._stop.wait(delay):
                         break
                 now = time.monotonic()
                 if not self._limiter.keep(now):

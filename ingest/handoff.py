@@ -54,6 +54,7 @@ class Handoff(Generic[T]):
         self._loop = loop
         self.queue: DropOldestQueue[T] = DropOldestQueue(maxsize)
         self._ready = asyncio.Event()
+        self._wake_pending = False  # a wake-up is already on its way to the loop
 
     @property
     def dropped(self) -> int:
@@ -62,11 +63,17 @@ class Handoff(Generic[T]):
     def put(self, item: T) -> bool:
         """Called from a worker thread. Returns True when an older item was dropped."""
         dropped = self.queue.put(item)
-        try:
-            self._loop.call_soon_threadsafe(self._ready.set)
-        except RuntimeError:  # the loop is closed: the service is shutting down
-            pass
+        if not self._wake_pending:  # one wake-up (a syscall) is enough for any number of items
+            self._wake_pending = True
+            try:
+                self._loop.call_soon_threadsafe(self._wake)
+            except RuntimeError:  # the loop is closed: the service is shutting down
+                pass
         return dropped
+
+    def _wake(self) -> None:
+        self._wake_pending = False
+        self._ready.set()
 
     async def get(self) -> T:
         """The oldest pending item, waiting for one if needed."""

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 
@@ -104,6 +105,9 @@ class IngestService:
     # -- lifecycle ----------------------------------------------------------------
 
     async def start(self) -> None:
+        # Per-camera threads give the parallelism; OpenCV's own pool would only add
+        # hand-offs to every small plane resize (measured in bench/ingest_density.py).
+        cv2.setNumThreads(1)
         loop = asyncio.get_running_loop()
 
         def changed() -> None:  # called from worker threads
