@@ -32,6 +32,7 @@ configure_offline()
 
 import torch  # noqa: E402 - after the offline environment
 import ultralytics  # noqa: E402
+import ultralytics.utils.torch_utils  # noqa: E402
 from ultralytics import YOLO  # noqa: E402
 
 from inference.backends.yolo.convert import objects_from_result  # noqa: E402
@@ -106,7 +107,11 @@ class UltralyticsRunner:
             raise ModelLoadError(f"model {config.name}: unknown ultralytics options {sorted(unknown)} "
                                  f"(known: {sorted(OPTIONS)})")
         self.config = config
-        torch.set_num_threads(cpu_threads(config.threads))
+        threads = cpu_threads(config.threads)
+        torch.set_num_threads(threads)
+        # Ultralytics' select_device() resets torch to its NUM_THREADS (cpu_count - 1, i.e. 1 on
+        # 2 cores) at every predictor set-up, per-camera trackers included: make it ours.
+        ultralytics.utils.torch_utils.NUM_THREADS = threads
         self.model, self.weights, version = load_yolo(config.weights, config.options)
         self.version = f"{version}@ultralytics-{ultralytics.__version__}"
         want = _TASKS[config.task]
