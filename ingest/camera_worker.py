@@ -17,11 +17,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 from contracts.status import CameraState
 from courtside.config import CameraConfig
+from courtside.logs import scrub
 from ingest.av_source import AvSource, OpenOptions
 from ingest.backoff import Backoff
 from ingest.camera_status import CameraStatus
@@ -79,8 +81,10 @@ class CameraWorker:
     def _run(self) -> None:
         try:
             self._reconnect_loop()
-        except Exception:  # the thread must never die silently
-            log.exception("%s: worker crashed", self.config.id)
+        except Exception as exc:  # the thread must never die silently
+            # Formatted and scrubbed here: the log filter cleans messages, not tracebacks.
+            trace = scrub("".join(traceback.format_exception(exc)))
+            log.error("%s: worker crashed:\n%s", self.config.id, trace)
             self.status.set_state(CameraState.FAILED, "internal error (see the ingest log)")
         else:
             if self.status.state not in (CameraState.FAILED, CameraState.STOPPED):

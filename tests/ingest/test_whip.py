@@ -47,14 +47,17 @@ async def ingest_whip(nats_server: EmbeddedNats, clip_path: Path) -> AsyncIterat
         yield base
 
 
-@pytest.mark.parametrize("codec", ["VP8", "H264"])
-async def test_whip_publisher_frames_reach_nats(ingest_whip: str, nc: NATS, codec: str) -> None:
-    publisher = WhipPublisher(ingest_whip, "phone", codec=codec, token=TOKEN)
+@pytest.mark.parametrize(("codec", "audio"), [("VP8", True), ("H264", False)])
+async def test_whip_publisher_frames_reach_nats(ingest_whip: str, nc: NATS, codec: str, audio: bool) -> None:
+    publisher = WhipPublisher(ingest_whip, "phone", codec=codec, token=TOKEN, audio=audio)
     resp = await publisher.start()
     assert resp.status_code == 201, resp.text
     assert resp.headers["content-type"].startswith("application/sdp")
     assert resp.headers["location"].startswith("/whip/phone/")
     assert f"{codec}/90000" in resp.text
+    if audio:
+        audio_section = resp.text.split("m=audio", 1)[1]
+        assert "a=inactive" in audio_section
     await wait_heartbeat(nc, lambda h: h.cameras["phone"]["state"] == "live", timeout_s=10)
     msgs = await collect(nc, "frames.phone", 1.5)
     assert len(msgs) >= 8, len(msgs)

@@ -8,7 +8,14 @@ import fractions
 import av
 import httpx
 import numpy as np
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription, VideoStreamTrack
+from aiortc import (
+    AudioStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
 
 
 class SyntheticTrack(VideoStreamTrack):
@@ -40,7 +47,9 @@ class SyntheticTrack(VideoStreamTrack):
 class WhipPublisher:
     """Publishes ``track`` to ``<base>/whip/<camera>``; :meth:`delete` ends it politely."""
 
-    def __init__(self, base_url: str, camera: str, codec: str = "VP8", token: str | None = None) -> None:
+    def __init__(self, base_url: str, camera: str, codec: str = "VP8", token: str | None = None,
+                 audio: bool = False) -> None:
+        self.audio = audio
         self.base_url = base_url
         self.camera = camera
         self.codec = codec
@@ -57,6 +66,8 @@ class WhipPublisher:
         caps = RTCRtpSender.getCapabilities("video")
         assert caps is not None
         transceiver.setCodecPreferences([c for c in caps.codecs if c.mimeType.lower() == f"video/{self.codec.lower()}"])
+        if self.audio:  # like OBS or a browser: audio offered too (ingest answers it inactive)
+            self.pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return self.pc.localDescription.sdp
 
