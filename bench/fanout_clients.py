@@ -419,8 +419,11 @@ def measure(kind: str, args: argparse.Namespace, fleet: Fleet, server_core: int,
         start = args.start
         for run in range(args.runs):
             label = f"{kind}#{run + 1}"
-            found = search(lambda n, label=label: trial(fleet, server.pid, n, args.window, args.warmup, label),
-                           start, args.max_clients)
+
+            def passes(n: int, label: str = label) -> bool:
+                return trial(fleet, server.pid, n, args.window, args.warmup, label)
+
+            found = search(passes, start, args.max_clients)
             print(f"{kind} run {run + 1}: {found} clients", flush=True)
             results.append(found)
             start = max(10, found)

@@ -18,8 +18,12 @@ from fanout.runtime import FanoutRuntime
 
 
 def create_app(config: CourtsideConfig, nats_url: str, *, limits: Limits | None = None,
-               web_dir: Path = WEB_DIR) -> FastAPI:
-    """Build the app; NATS is connected by the lifespan (so building it does no I/O)."""
+               web_dir: Path | None = None) -> FastAPI:
+    """Build the app; NATS is connected by the lifespan (so building it does no I/O).
+
+    Pages come from ``web_dir``, else ``fanout.web_dir`` (set in the container image), else the
+    repository's ``web/``.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -35,5 +39,5 @@ def create_app(config: CourtsideConfig, nats_url: str, *, limits: Limits | None 
                            allow_methods=["GET"], allow_headers=["Authorization"])
     app.include_router(api.router)
     app.add_middleware(ws_session.LiveSocketMiddleware, path="/ws")
-    mount_pages(app, web_dir)
+    mount_pages(app, web_dir or config.fanout.web_dir or WEB_DIR)
     return app

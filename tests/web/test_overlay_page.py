@@ -124,3 +124,26 @@ async def test_grid_shows_every_camera(browser: Browser, fanout: RunningFanout, 
         assert await page.locator(".tile").count() == 2
         assert await page.locator(".tile").first.get_attribute("href") == "/?camera=court-1"
         await page.screenshot(path=str(output_dir / "grid.png"))
+
+
+async def test_frame_sync_joins_by_seq_with_latest_fallback(browser: Browser, fanout: RunningFanout) -> None:
+    """web/js/frame_sync.js on plain data (the page's seq matching), in the browser that runs it."""
+    page = await browser.new_page()
+    await page.goto(f"{fanout.http_url}/healthz")
+    out = await page.evaluate("""async () => {
+      const { FrameSync, STALE_NS } = await import('/static/js/frame_sync.js');
+      const sync = new FrameSync(3);
+      const a = (model, seq, ts) => ({ model, seq, ts, objects: [] });
+      sync.add(a('det', 10, 1000)); sync.add(a('det', 11, 2000)); sync.add(a('pose', 10, 1000));
+      const pick = (seq, ts) => sync.forFrame(seq, ts).map((m) => [m.model, m.annotation.seq, m.exact]);
+      const exact = pick(10, 1000);          // both models have seq 10
+      const early = pick(12, 3000);          // frame before its annotations: latest of each model
+      for (let s = 12; s < 16; s++) sync.add(a('det', s, s * 1000));
+      const evicted = pick(10, 1000);        // det keeps 3 entries: seq 10 is gone -> latest (15)
+      const stale = pick(99, 15000 + STALE_NS * 2);
+      return { exact, early, evicted, stale };
+    }""")
+    assert out["exact"] == [["det", 10, True], ["pose", 10, True]]
+    assert out["early"] == [["det", 11, False], ["pose", 10, False]]
+    assert out["evicted"] == [["det", 15, False], ["pose", 10, True]]
+    assert out["stale"] == []

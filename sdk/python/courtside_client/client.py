@@ -28,7 +28,7 @@ class AuthError(Exception):
 def backoff_delay(attempt: int, min_s: float, max_s: float,
                   random_: Callable[[], float] = random.random) -> float:
     """Seconds before reconnect attempt ``attempt`` (0-based): exponential, capped, half jitter."""
-    ceiling = min(max_s, min_s * 2 ** min(attempt, 30))
+    ceiling = min(max_s, min_s * 2.0 ** min(attempt, 30))
     return ceiling / 2 + random_() * ceiling / 2
 
 
