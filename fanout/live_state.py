@@ -75,19 +75,20 @@ class LiveState:
 
     def cameras(self, now: float) -> list[dict[str, Any]]:
         """One entry per camera: ingest state, fps, and the models serving it now."""
-        fresh = self._fresh(now)
         all_ids = self.camera_ids()
-        sources = {}
-        for seen in sorted(self._beats.values(), key=lambda s: s.at):
-            if not seen.beat.models:
-                for cam in seen.beat.cameras:
-                    sources[cam] = seen
+        sources: dict[str, _Seen] = {}
         serving: dict[str, set[str]] = {cam: set() for cam in all_ids}
-        for seen in fresh:
-            if seen.beat.models:
-                for cam in (seen.beat.cameras or all_ids):
-                    serving.setdefault(cam, set()).update(seen.beat.models)
+        for seen in sorted(self._beats.values(), key=lambda s: s.at):
+            beat = seen.beat
+            if not beat.models:
+                for cam in beat.cameras:
+                    sources[cam] = seen  # the freshest source wins
+            elif now - seen.at <= self.stale_after_s:
+                for cam in (beat.cameras or all_ids):
+                    serving.setdefault(cam, set()).update(beat.models)
+        last_annotation: dict[str, float] = {}
         for (cam, model), at in self._traffic.items():
+            last_annotation[cam] = max(at, last_annotation.get(cam, at))
             if now - at <= self.stale_after_s:
                 serving.setdefault(cam, set()).add(model)
         out = []
@@ -96,7 +97,7 @@ class LiveState:
             metrics = src.beat.cameras.get(cam, {}) if src else {}
             fresh_src = src is not None and now - src.at <= self.stale_after_s
             state = str(metrics.get("state", "unknown")) if fresh_src else ("offline" if src else "unknown")
-            last_ann = max((at for (c, _), at in self._traffic.items() if c == cam), default=None)
+            last_ann = last_annotation.get(cam)
             out.append({
                 "id": cam,
                 "state": state,
@@ -112,12 +113,19 @@ class LiveState:
 
     def models(self, now: float) -> list[dict[str, Any]]:
         """One entry per model: consumer instances, weights, served cameras."""
+        traffic_cams: dict[str, set[str]] = {}
+        last_annotation: dict[str, float] = {}
+        for (cam, model), at in self._traffic.items():
+            last_annotation[model] = max(at, last_annotation.get(model, at))
+            if now - at <= self.stale_after_s:
+                traffic_cams.setdefault(model, set()).add(cam)
+        beats = sorted(self._beats.values(), key=lambda s: (s.beat.service, s.beat.instance))
         out = []
         for name in self.model_names():
             instances = []
-            cameras: set[str] = set()
+            cameras = set(traffic_cams.get(name, ()))
             weights = self._weights.get(name)
-            for seen in sorted(self._beats.values(), key=lambda s: (s.beat.service, s.beat.instance)):
+            for seen in beats:
                 if name not in seen.beat.models:
                     continue
                 metrics = seen.beat.models[name]
@@ -128,14 +136,11 @@ class LiveState:
                 if fresh:
                     cameras.update(seen.beat.cameras)
                     weights = weights or (str(metrics["weights"]) if "weights" in metrics else None)
-            cameras.update(c for (c, m), at in self._traffic.items()
-                           if m == name and now - at <= self.stale_after_s)
             live = [i for i in instances if i["state"] != "offline"]
             state = live[0]["state"] if live else ("offline" if instances else "unknown")
-            if not live and any(m == name and now - at <= self.stale_after_s
-                                for (_, m), at in self._traffic.items()):
+            if not live and name in traffic_cams:
                 state = "ready"  # annotations flow although no heartbeat names it
-            last = max((at for (_, m), at in self._traffic.items() if m == name), default=None)
+            last = last_annotation.get(name)
             out.append({"name": name, "state": state, "weights": weights, "cameras": sorted(cameras),
                         "instances": instances, "configured": name in self._configured_models,
                         "annotation_age_s": _round(None if last is None else now - last)})
@@ -156,11 +161,23 @@ class LiveState:
         self._beats = {k: s for k, s in self._beats.items() if now - s.at <= FORGET_AFTER_S}
         self._traffic = {k: at for k, at in self._traffic.items() if now - at <= FORGET_AFTER_S}
 
-    def snapshot(self, now: float, cameras: frozenset[str] | None) -> dict[str, Any]:
+    def snapshot(self, now: float) -> Snapshot:
+        """Everything a ``status`` message may contain, computed once per tick."""
+        return Snapshot(self.cameras(now), self.models(now))
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Camera and model views at one instant; :meth:`status` filters them per client."""
+
+    cameras: list[dict[str, Any]]
+    models: list[dict[str, Any]]
+
+    def status(self, cameras: frozenset[str] | None) -> dict[str, Any]:
         """Body of a ``status`` message for a client seeing ``cameras`` (None = all)."""
-        cams = [c for c in self.cameras(now) if cameras is None or c["id"] in cameras]
+        cams = [c for c in self.cameras if cameras is None or c["id"] in cameras]
         seen = {m for c in cams for m in c["models"]}
-        models = [m for m in self.models(now)
+        models = [m for m in self.models
                   if cameras is None or m["name"] in seen or not m["cameras"]
                   or any(c in cameras for c in m["cameras"])]
         return {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 from types import TracebackType
 
 from nats.aio.client import Client as NATS
@@ -23,7 +24,7 @@ from fanout.bridge import NatsBridge
 from fanout.errors import StartupError
 from fanout.hub import Hub
 from fanout.limits import Limits
-from fanout.live_state import LiveState
+from fanout.live_state import LiveState, Snapshot
 from fanout.metrics import FanoutMetrics
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,10 @@ class FanoutRuntime:
         state = self.state if self.nats_connected or self.state != ServiceState.READY else ServiceState.DEGRADED
         return Heartbeat("fanout", self.config.fanout.instance, state, now_ns())
 
-    def status_message(self, cameras: frozenset[str] | None) -> str:
+    def status_message(self, cameras: frozenset[str] | None, snapshot: Snapshot | None = None) -> str:
         """A ``status`` message for a client that sees ``cameras`` (None = all)."""
-        return server_message("status", **self.live.snapshot(time.monotonic(), cameras))
+        snapshot = snapshot or self.live.snapshot(time.monotonic())
+        return server_message("status", **snapshot.status(cameras))
 
     async def _status_loop(self) -> None:
         """Every interval: log state transitions, push ``status`` to clients, forget old state."""
@@ -102,5 +104,5 @@ class FanoutRuntime:
             for what, old, new in self.live.changes(now):
                 log.info("%s: %s -> %s", what, old, new)
             self.live.forget_old(now)
-            self.hub.publish_status(self.status_message)
+            self.hub.publish_status(partial(self.status_message, snapshot=self.live.snapshot(now)))
             await asyncio.sleep(self.limits.status_interval_s)

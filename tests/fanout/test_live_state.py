@@ -45,6 +45,8 @@ def test_snapshot_filters_cameras() -> None:
     live = LiveState()
     live.saw_annotation("court-1", "yolo", "trained", now=1.0)
     live.saw_annotation("court-2", "pose", "trained", now=1.0)
-    snap = live.snapshot(1.1, frozenset({"court-1"}))
-    assert list(snap["cameras"]) == ["court-1"] and list(snap["models"]) == ["yolo"]
-    assert set(live.snapshot(1.1, None)["models"]) == {"yolo", "pose"}
+    snapshot = live.snapshot(1.1)
+    status = snapshot.status(frozenset({"court-1"}))
+    assert list(status["cameras"]) == ["court-1"] and list(status["models"]) == ["yolo"]
+    assert status["models"]["yolo"]["cameras"] == ["court-1"]
+    assert set(snapshot.status(None)["models"]) == {"yolo", "pose"}
