@@ -27,10 +27,17 @@ class ScrubFilter(logging.Filter):
         return True
 
 
+class ScrubFormatter(logging.Formatter):
+    """Scrubs the formatted line too, so tracebacks (exception text) cannot leak a URL's password."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
+
+
 def setup_logging(level: str = "info", prefix: str = "") -> None:
     """Configure the root logger once per process: one line per event, scrubbed."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(
+    handler.setFormatter(ScrubFormatter(
         f"%(asctime)s %(levelname)-7s {prefix}%(name)s: %(message)s", "%H:%M:%S"))
     handler.addFilter(ScrubFilter())
     root = logging.getLogger()

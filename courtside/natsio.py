@@ -11,7 +11,6 @@ import logging
 import time
 from collections.abc import Callable
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -35,8 +34,11 @@ async def connect(url: str, name: str, *, connect_timeout_s: float = 5.0) -> NAT
     are retried forever, logged once per state change.
     """
 
+    client = NATS()
+
     async def on_disconnect() -> None:
-        log.warning("%s: disconnected from NATS; reconnecting", name)
+        if not (client.is_closed or client.is_draining):  # a deliberate close is not news
+            log.warning("%s: disconnected from NATS; reconnecting", name)
 
     async def on_reconnect() -> None:
         log.info("%s: reconnected to NATS", name)
@@ -45,11 +47,12 @@ async def connect(url: str, name: str, *, connect_timeout_s: float = 5.0) -> NAT
         log.warning("%s: NATS error: %s", name, exc)
 
     try:
-        return await nats.connect(
+        await client.connect(
             url, name=name, connect_timeout=connect_timeout_s, max_reconnect_attempts=-1,
             reconnect_time_wait=0.5, allow_reconnect=True, ping_interval=10,
             disconnected_cb=on_disconnect, reconnected_cb=on_reconnect, error_cb=on_error,
         )
+        return client
     except (OSError, NatsError, asyncio.TimeoutError) as exc:
         raise NatsUnavailable(f"cannot connect to NATS for {name} ({type(exc).__name__}: {exc}); "
                               "check nats.url / COURTSIDE_NATS__URL and that the server runs") from None

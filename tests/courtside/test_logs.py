@@ -29,3 +29,17 @@ def test_filter_scrubs_log_arguments(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
         logger.info("camera %s down", "rtsp://u:secretpw@h/x")
     assert "secretpw" not in caplog.text and "rtsp://***@h/x" in caplog.text
+
+
+def test_tracebacks_are_scrubbed_too() -> None:
+    from courtside.logs import ScrubFormatter
+
+    formatter = ScrubFormatter("%(message)s")
+    try:
+        raise RuntimeError("cannot open rtsp://admin:topsecret@cam/1")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    text = formatter.format(record)
+    assert "Traceback" in text and "topsecret" not in text

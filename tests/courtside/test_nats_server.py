@@ -66,3 +66,15 @@ def test_server_dies_with_its_parent_even_on_sigkill() -> None:
     while _alive(child_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child_pid), "nats-server outlived its killed parent"
+
+
+async def test_deliberate_close_is_not_logged_as_a_disconnect(nats_server: EmbeddedNats, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    from courtside.natsio import connect
+
+    with caplog.at_level(logging.WARNING, logger="courtside.natsio"):
+        client = await connect(nats_server.url, "svc")
+        await client.close()
+        await asyncio.sleep(0.1)
+    assert "disconnected" not in caplog.text
