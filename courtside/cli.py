@@ -54,6 +54,11 @@ def _service(module: str) -> Callable[..., Awaitable[None]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["export"]:  # its own argument parser lives with the inference code
+        from inference.export import main as export_main
+
+        return export_main(argv[1:])
     parser = argparse.ArgumentParser(prog="courtside", description="Real-time court video analytics")
     parser.add_argument("--config", "-c", help="YAML configuration file (COURTSIDE_* variables override it)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -64,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("fanout", help="run fanout (WebSocket, REST, web pages)")
     sub.add_parser("nats", help="run only the embedded nats-server and print its URL")
     sub.add_parser("check-config", help="validate the configuration and print it (secrets masked)")
+    sub.add_parser("export", help="export a YOLO checkpoint to ONNX (see `courtside export --help`)")
     for name in ("up", "ingest", "infer", "fanout", "nats", "check-config"):
         sub.choices[name].add_argument("--config", "-c", dest="sub_config", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
