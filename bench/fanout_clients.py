@@ -15,7 +15,8 @@ client receive time minus the annotation's ``ts`` (set at publish).
 A trial at N clients passes when p99 < 50 ms and >= 97 % of the expected
 messages arrived. The largest passing N is found by a geometric search
 (bracket, then bisection to ~8 %) with short windows; each server is searched
-``--runs`` times and the median is reported. The last line is
+``--runs`` times, alternating with the other server so that both meet the same
+background load, and the median is reported. The last line is
 ``RESULT fanout_clients=<v> anchor=<v> ratio=<v>``.
 """
 
@@ -404,36 +405,46 @@ async def _publish(nats_url: str, stop: asyncio.Event) -> None:
     await nc.close()
 
 
-def measure(kind: str, args: argparse.Namespace, fleet: Fleet, server_core: int, nats_url: str) -> list[int]:
+def _start_server(kind: str, server_core: int, nats_url: str) -> tuple[int, subprocess.Popen[bytes]]:
     from fanout.testing import free_port
 
     port = free_port()
     role = ["--role", "fanout-server", "--nats", nats_url] if kind == "fanout" else ["--role", "anchor-server"]
     server = subprocess.Popen([sys.executable, "-m", "bench.fanout_clients", *role, "--port", str(port),
                                "--core", str(server_core)], cwd=REPO)
-    results: list[int] = []
+    _wait_port(port)
+    return port, server
+
+
+def measure(args: argparse.Namespace, fleet: Fleet, server_core: int, nats_url: str) -> dict[str, list[int]]:
+    """Both servers run side by side (the idle one costs nothing); their searches alternate so
+    that both meet the same background load of a shared machine."""
+    servers = {kind: _start_server(kind, server_core, nats_url) for kind in ("fanout", "anchor")}
+    results: dict[str, list[int]] = {kind: [] for kind in servers}
+    start = dict.fromkeys(servers, args.start)
     try:
-        _wait_port(port)
         time.sleep(0.5)
-        fleet.all({"cmd": "target", "port": port})
-        start = args.start
         for run in range(args.runs):
-            label = f"{kind}#{run + 1}"
+            for kind, (port, server) in servers.items():
+                fleet.all({"cmd": "target", "port": port})
+                label = f"{kind}#{run + 1}"
 
-            def passes(n: int, label: str = label) -> bool:
-                return trial(fleet, server.pid, n, args.window, args.warmup, label)
+                def passes(n: int, label: str = label, pid: int = server.pid) -> bool:
+                    return trial(fleet, pid, n, args.window, args.warmup, label)
 
-            found = search(passes, start, args.max_clients)
-            print(f"{kind} run {run + 1}: {found} clients", flush=True)
-            results.append(found)
-            start = max(10, found)
+                found = search(passes, start[kind], args.max_clients)
+                print(f"{kind} run {run + 1}: {found} clients", flush=True)
+                results[kind].append(found)
+                start[kind] = max(10, found)
         fleet.all({"cmd": "set", "n": 0})
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for _, server in servers.values():
+            server.send_signal(signal.SIGTERM)
+        for _, server in servers.values():
+            try:
+                server.wait(15)
+            except subprocess.TimeoutExpired:
+                server.kill()
     return results
 
 
@@ -462,8 +473,8 @@ def controller(args: argparse.Namespace) -> None:
         thread = threading.Thread(target=loop.run_forever, name="publisher", daemon=True)
         thread.start()
         try:
-            fanout = measure("fanout", args, fleet, server_core, nats_server.url)
-            anchor = measure("anchor", args, fleet, server_core, nats_server.url)
+            results = measure(args, fleet, server_core, nats_server.url)
+            fanout, anchor = results["fanout"], results["anchor"]
         finally:
             loop.call_soon_threadsafe(stop.set)
             time.sleep(0.2)
