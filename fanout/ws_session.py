@@ -7,9 +7,9 @@ reply and the connection lives on.
 
 Mounted as a pure ASGI middleware (:class:`LiveSocketMiddleware`) rather than a
 router entry: every client-message then goes straight to the server's ASGI
-``send``, without the two wrappers Starlette puts around a routed WebSocket's
-``send`` (about 15 % of the per-client cost at 1,000 clients; see
-bench/fanout_clients.py).
+``send``, without the wrappers Starlette puts around a routed WebSocket's
+``send`` (two extra calls per client per message; bench/fanout_clients.py
+measures the per-client cost).
 """
 
 from __future__ import annotations
