@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
+from nats.errors import SlowConsumerError
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
@@ -43,7 +44,12 @@ async def connect(url: str, name: str, *, connect_timeout_s: float = 5.0) -> NAT
     async def on_reconnect() -> None:
         log.info("%s: reconnected to NATS", name)
 
+    slow = SlowConsumerLog(name)
+
     async def on_error(exc: Exception) -> None:
+        if isinstance(exc, SlowConsumerError):
+            slow.dropped(exc.subject)
+            return
         log.warning("%s: NATS error: %s", name, exc)
 
     try:
@@ -56,6 +62,28 @@ async def connect(url: str, name: str, *, connect_timeout_s: float = 5.0) -> NAT
     except (OSError, NatsError, asyncio.TimeoutError) as exc:
         raise NatsUnavailable(f"cannot connect to NATS for {name} ({type(exc).__name__}: {exc}); "
                               "check nats.url / COURTSIDE_NATS__URL and that the server runs") from None
+
+
+class SlowConsumerLog:
+    """nats-py reports every message it drops for a full subscription buffer; this turns that
+    into a count and at most one log line per ``interval_s`` (never one per frame)."""
+
+    def __init__(self, name: str, interval_s: float = 10.0) -> None:
+        self.name = name
+        self.total = 0
+        self._since_log = 0
+        self._interval_s = interval_s
+        self._last_log = -interval_s
+
+    def dropped(self, subject: str) -> None:
+        self.total += 1
+        self._since_log += 1
+        now = time.monotonic()
+        if now - self._last_log >= self._interval_s:
+            log.warning("%s: falling behind: %d message(s) dropped by the NATS client buffer "
+                        "(latest on %s; %d in total)", self.name, self._since_log, subject, self.total)
+            self._since_log = 0
+            self._last_log = now
 
 
 async def ensure_stream(nc: NATS, spec: StreamSpec) -> None:

@@ -59,6 +59,11 @@ from inference.runtime.slots import LatestFrameSlots, PendingFrame
 from inference.runtime.worker import BlockingWorker
 
 log = logging.getLogger(__name__)
+#: Frames buffered inside the NATS client before ``_on_frame`` sees them. Newest-frame-wins
+#: only bounds latency if this buffer is small: when the event loop falls behind (CPU
+#: overload), nats-py drops beyond it (SlowConsumerError) instead of queueing seconds of
+#: video. 8 MiB is ~40-80 720p JPEGs: a few frames per camera even with 16 cameras.
+PENDING_BYTES_LIMIT = 8 * 1024 * 1024
 
 SERVICE = "inference"
 #: A camera counts as active (for "batch full") while it sent a frame this recently.
@@ -176,7 +181,7 @@ class InferenceConsumer:
         queue = "" if self.stateful else inference_queue_group(self.model.name)
         for subject in subjects:
             self._subs.append(await self.nc.subscribe(subject, queue=queue, cb=self._on_frame,
-                                                      pending_bytes_limit=64 * 1024 * 1024))
+                                                      pending_bytes_limit=PENDING_BYTES_LIMIT))
         log.info("%s: serving %s as %s (%s, queue group %s, runner %s/%s on %s, weights %s)",
                  self.model.name, ", ".join(subjects), self.instance,
                  "camera ownership" if self.stateful else "shared", queue or "none",

@@ -78,3 +78,16 @@ async def test_deliberate_close_is_not_logged_as_a_disconnect(nats_server: Embed
         await client.close()
         await asyncio.sleep(0.1)
     assert "disconnected" not in caplog.text
+
+
+def test_slow_consumer_drops_are_counted_and_logged_rarely(caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    from courtside.natsio import SlowConsumerLog
+
+    slow = SlowConsumerLog("svc", interval_s=60)
+    with caplog.at_level(logging.WARNING, logger="courtside.natsio"):
+        for _ in range(500):
+            slow.dropped("frames.c1")
+    assert slow.total == 500
+    assert caplog.text.count("falling behind") == 1
