@@ -44,7 +44,7 @@ def export_onnx(weights: str, out: Path, imgsz: int = 640, opset: int | None = N
         # Ultralytics writes next to the checkpoint: export from a private copy.
         src = Path(tmp) / f"{Path(weights).stem}.pt"
         model.save(src)
-        from ultralytics import YOLO
+        from ultralytics import YOLO  # type: ignore[attr-defined]
 
         try:
             produced = YOLO(str(src)).export(format="onnx", imgsz=imgsz, dynamic=dynamic, simplify=False,

@@ -93,7 +93,7 @@ class OnnxRunner:
         providers = providers_for(config.device, config.options.get("providers"))
         try:
             self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
-        except (RuntimeError, ValueError, ort.capi.onnxruntime_pybind11_state.Fail) as exc:  # type: ignore[attr-defined]
+        except (RuntimeError, ValueError, ort.capi.onnxruntime_pybind11_state.Fail) as exc:
             raise ModelLoadError(f"model {config.name}: onnxruntime cannot load {path}: {exc}") from None
         meta = self.session.get_modelmeta().custom_metadata_map
         self.task = str(meta.get("task", "detect"))
@@ -122,8 +122,8 @@ class OnnxRunner:
     def raw(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], list[Letterbox]]:
         """Network outputs, one (C, N) array per image, and each image's letterbox."""
         outputs: list[np.ndarray] = [np.empty(0)] * len(images)
-        boxes: list[Letterbox] = [letterbox_params(*im.shape[:2], self.imgsz, self.stride,
-                                                   auto=self._dynamic_hw) for im in images]
+        boxes = [letterbox_params(im.shape[0], im.shape[1], self.imgsz, self.stride, auto=self._dynamic_hw)
+                 for im in images]
         groups: dict[tuple[int, int], list[int]] = {}
         for i, lb in enumerate(boxes):  # same input size -> one run (Ultralytics' rect batching)
             groups.setdefault((lb.src_h, lb.src_w), []).append(i)

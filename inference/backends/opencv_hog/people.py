@@ -43,11 +43,12 @@ class PeopleDetector:
 
     def __init__(self, params: HogParams = HogParams(), faces: bool = True) -> None:
         self.params = params
-        self._hog = cv2.HOGDescriptor()
-        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self._hog = cv2.HOGDescriptor()  # type: ignore[attr-defined]  # OpenCV 4 only (stubs are 5's)
+        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())  # type: ignore[attr-defined]
         self._faces = None
         if faces:
-            self._faces = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+            cascade = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
+            self._faces = cv2.CascadeClassifier(cascade)  # type: ignore[attr-defined]
             if self._faces.empty():
                 raise ImportError("OpenCV's haarcascade_frontalface_default.xml is missing")
 

@@ -33,7 +33,7 @@ configure_offline()
 import torch  # noqa: E402 - after the offline environment
 import ultralytics  # noqa: E402
 import ultralytics.utils.torch_utils  # noqa: E402
-from ultralytics import YOLO  # noqa: E402
+from ultralytics import YOLO  # type: ignore[attr-defined]  # noqa: E402
 
 from inference.backends.yolo.convert import objects_from_result  # noqa: E402
 from inference.backends.yolo.tracking import TrackerBank  # noqa: E402
@@ -81,7 +81,8 @@ def load_yolo(weights: str, options: dict[str, Any]) -> tuple[Any, Weights, str]
                   weights, type(exc).__name__, str(exc)[:200], yaml_name)
         return _build_untrained(yaml_name)
     state: Weights = override or checkpoint_state(getattr(model, "ckpt", None))
-    digest = _file_digest(Path(model.ckpt_path)) if getattr(model, "ckpt_path", None) else "nofile"
+    ckpt_path = getattr(model, "ckpt_path", None)
+    digest = _file_digest(Path(str(ckpt_path))) if ckpt_path else "nofile"
     if state == "untrained":
         log.warning("checkpoint %s records no training run: annotations are marked untrained "
                     "(set options.weights_state if this is wrong)", weights)
@@ -111,7 +112,7 @@ class UltralyticsRunner:
         torch.set_num_threads(threads)
         # Ultralytics' select_device() resets torch to its NUM_THREADS (cpu_count - 1, i.e. 1 on
         # 2 cores) at every predictor set-up, per-camera trackers included: make it ours.
-        ultralytics.utils.torch_utils.NUM_THREADS = threads
+        ultralytics.utils.torch_utils.NUM_THREADS = threads  # type: ignore[attr-defined]
         self.model, self.weights, version = load_yolo(config.weights, config.options)
         self.version = f"{version}@ultralytics-{ultralytics.__version__}"
         want = _TASKS[config.task]

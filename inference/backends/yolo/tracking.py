@@ -21,7 +21,7 @@ class TrackerBank:
     """One tracker per camera id, created on first use."""
 
     def __init__(self, tracker: str = "bytetrack.yaml") -> None:
-        cfg = IterableSimpleNamespace(**YAML.load(check_yaml(tracker)))
+        cfg = IterableSimpleNamespace(**YAML.load(check_yaml(tracker)))  # type: ignore[no-untyped-call]
         if cfg.tracker_type not in ("bytetrack", "botsort") or getattr(cfg, "with_reid", False):
             raise ValueError(f"tracker {tracker!r}: only bytetrack and botsort without ReID are supported")
         self._cfg = cfg
@@ -30,7 +30,7 @@ class TrackerBank:
 
     def update(self, camera: str, result: Any) -> Any:
         """Return ``result`` restricted to confirmed tracks, boxes carrying track ids."""
-        tracker = self._trackers.get(camera)
+        tracker: Any = self._trackers.get(camera)
         if tracker is None:
             tracker = self._trackers[camera] = self._cls(args=self._cfg)
         det = result.boxes.cpu().numpy()
