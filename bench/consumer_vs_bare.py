@@ -9,7 +9,8 @@ annotation comes back. Throughput = annotations per second.
 Anchor: the same loaded YOLO model, ``model.predict(image)`` in a plain Python loop
 over the same frames already decoded (no JPEG, no NATS, no JSON).
 
-Same model object, same predict arguments, same threads, alternating runs; the
+Same model object, same predict arguments, same threads, alternating runs (each
+side's torch calls in a thread of its own, never the main thread); the
 median of ``--runs`` runs each. Weights: the yolo11n architecture (no weights can
 be downloaded here; an untrained model costs the same time per frame).
 
@@ -40,6 +41,7 @@ from courtside.natsio import now_ns
 from inference.backends import create_runner
 from inference.runtime.consumer import InferenceConsumer
 from inference.runtime.decode import decode_jpeg
+from inference.runtime.worker import call_in_fresh_thread
 
 
 def load_frames(count: int) -> list[bytes]:
@@ -117,15 +119,17 @@ async def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     config = ModelConfig(name="bench", weights="yolo11n.yaml", imgsz=args.imgsz, threads=args.threads,
                          batch=args.batch, max_wait_ms=0, max_age_ms=60_000)
-    runner = create_runner(config)
+    # torch only ever runs in threads that exit (or the consumer's model thread): see
+    # inference.runtime.worker - a second live OpenMP pool slows the model ~50 %.
+    runner = call_in_fresh_thread("load", create_runner, config)
     jpegs = load_frames(args.frames)
     images = [decode_jpeg(j) for j in jpegs]
-    bare_fps(runner, images[:5])
+    call_in_fresh_thread("bare", bare_fps, runner, images[:5])
     ours: list[float] = []
     anchor: list[float] = []
     with EmbeddedNats() as server:
         for run in range(args.runs):
-            anchor.append(bare_fps(runner, images))
+            anchor.append(call_in_fresh_thread("bare", bare_fps, runner, images))
             ours.append(await consumer_fps(server.url, config, runner, jpegs, args.inflight))
             print(f"run {run + 1}: consumer {ours[-1]:.2f} fps, bare predict {anchor[-1]:.2f} fps", flush=True)
     c, a = median(ours), median(anchor)

@@ -27,6 +27,7 @@ from courtside.config import ModelConfig
 from inference.backends import create_runner
 from inference.export import export_onnx
 from inference.runtime.decode import decode_jpeg
+from inference.runtime.worker import call_in_fresh_thread
 
 
 def fps(runner: object, images: list[np.ndarray]) -> float:
@@ -46,21 +47,23 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     images = [decode_jpeg(j) for j in load_frames(args.frames)]
     with tempfile.TemporaryDirectory() as tmp:
-        onnx_path = export_onnx("yolo11n.yaml", Path(tmp) / "yolo11n.onnx", imgsz=args.imgsz)
+        onnx_path = call_in_fresh_thread("export", export_onnx, "yolo11n.yaml", Path(tmp) / "yolo11n.onnx",
+                                         args.imgsz)
         pt_path = Path(tmp) / "yolo11n.pt"
         from ultralytics import YOLO
 
         YOLO("yolo11n.yaml").save(pt_path)  # not the exported weights: timing does not depend on them
         common = dict(name="bench", imgsz=args.imgsz, conf=0.25, threads=args.threads)
         ort_runner = create_runner(ModelConfig(backend="onnx", weights=str(onnx_path), **common))  # type: ignore[arg-type]
-        torch_runner = create_runner(ModelConfig(backend="ultralytics", weights=str(pt_path), **common))  # type: ignore[arg-type]
+        torch_runner = call_in_fresh_thread(  # torch in threads that exit: one OpenMP pool alive
+            "load", create_runner, ModelConfig(backend="ultralytics", weights=str(pt_path), **common))  # type: ignore[arg-type]
         fps(ort_runner, images[:3])
-        fps(torch_runner, images[:3])
+        call_in_fresh_thread("torch", fps, torch_runner, images[:3])
         ours: list[float] = []
         anchor: list[float] = []
         for run in range(args.runs):
             ours.append(fps(ort_runner, images))
-            anchor.append(fps(torch_runner, images))
+            anchor.append(call_in_fresh_thread("torch", fps, torch_runner, images))
             print(f"run {run + 1}: onnxruntime {ours[-1]:.2f} fps, torch {anchor[-1]:.2f} fps", flush=True)
     o, t = median(ours), median(anchor)
     print(f"{images[0].shape[1]}x{images[0].shape[0]} frames, imgsz {args.imgsz}, threads {args.threads}, "

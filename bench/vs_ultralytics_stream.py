@@ -40,6 +40,7 @@ from courtside.nats_server import EmbeddedNats
 from courtside.natsio import now_ns
 from inference.backends import create_runner
 from inference.runtime.consumer import InferenceConsumer
+from inference.runtime.worker import call_in_fresh_thread
 
 INFLIGHT = 2
 
@@ -119,13 +120,13 @@ async def main() -> None:
     clip = court_clip(seconds=args.seconds)
     config = ModelConfig(name="e2e", weights="yolo11n.yaml", imgsz=args.imgsz, threads=args.threads, batch=1,
                          max_wait_ms=0, max_age_ms=60_000)
-    runner = create_runner(config)
-    ultralytics_stream_fps(runner, clip)  # warm-up: predictor set-up, first video open
+    runner = call_in_fresh_thread("load", create_runner, config)  # torch never on the main thread
+    call_in_fresh_thread("ultralytics", ultralytics_stream_fps, runner, clip)  # warm-up: predictor set-up, first video open
     ours: list[float] = []
     anchor: list[float] = []
     with EmbeddedNats() as server:
         for run in range(args.runs):
-            fps_a, n_a = ultralytics_stream_fps(runner, clip)
+            fps_a, n_a = call_in_fresh_thread("ultralytics", ultralytics_stream_fps, runner, clip)
             fps_c, n_c = await courtside_fps(server.url, config, runner, clip)
             anchor.append(fps_a)
             ours.append(fps_c)

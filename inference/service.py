@@ -14,6 +14,7 @@ from courtside.config import CourtsideConfig, ModelConfig
 from courtside.natsio import connect, ensure_stream
 from inference.backends import create_runner
 from inference.runtime.consumer import InferenceConsumer, default_instance
+from inference.runtime.worker import run_in_fresh_thread
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,8 @@ async def run(config: CourtsideConfig, model: ModelConfig, nats_url: str, stop: 
     try:
         await ensure_stream(nc, ANNOTATIONS)
         log.info("%s: loading %s backend (%s, %s)", model.name, model.backend, model.weights, model.task)
-        runner = await asyncio.to_thread(create_runner, model)
+        # A thread that exits: torch's OpenMP pool must live only in the consumer's model thread.
+        runner = await run_in_fresh_thread(f"load-{model.name}", create_runner, model)
         if stop.is_set():
             return
         await InferenceConsumer(model, runner, nc, instance=instance).run(stop)

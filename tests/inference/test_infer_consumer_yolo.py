@@ -9,7 +9,6 @@ varied boxes, while nothing here pretends the model detects anything.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from inference.backends import create_runner
 from inference.backends.yolo.env import configure_offline
 from inference.runtime.consumer import InferenceConsumer
 from inference.runtime.decode import decode_jpeg
+from inference.runtime.worker import run_in_fresh_thread
 
 configure_offline()
 from ultralytics import YOLO  # noqa: E402
@@ -41,7 +41,7 @@ def model_config(weights: str, **kw: object) -> ModelConfig:
 
 async def test_annotations_equal_direct_predict(nc: NATS, checkpoint: Path) -> None:
     config = model_config(str(checkpoint))
-    runner = await asyncio.to_thread(create_runner, config)
+    runner = await run_in_fresh_thread("load", create_runner, config)
     assert runner.weights == "untrained"  # a yaml-built save records no training run
     frames = {"court-1": jpeg(court_image(1)), "court-2": jpeg(court_image(2, 320, 256))}
     async with collecting(nc, "yolo") as got, running(InferenceConsumer(config, runner, nc, instance="t-1")):
@@ -69,7 +69,7 @@ async def test_annotations_equal_direct_predict(nc: NATS, checkpoint: Path) -> N
 
 async def test_missing_weights_fall_back_to_untrained_architecture(nc: NATS) -> None:
     config = model_config("yolo11n.pt")  # not on disk, no network: the yaml fallback
-    runner = await asyncio.to_thread(create_runner, config)
+    runner = await run_in_fresh_thread("load", create_runner, config)
     assert runner.weights == "untrained" and "untrained" in runner.version
     async with collecting(nc, "yolo") as got, running(InferenceConsumer(config, runner, nc, instance="t-2")):
         await publish_frame(nc, "court-1", 1, jpeg(court_image(3)), 320, 240)
@@ -79,7 +79,7 @@ async def test_missing_weights_fall_back_to_untrained_architecture(nc: NATS) -> 
 
 async def test_stale_and_malformed_frames_are_counted_and_skipped(nc: NATS, checkpoint: Path) -> None:
     config = model_config(str(checkpoint), max_age_ms=500)
-    runner = await asyncio.to_thread(create_runner, config)
+    runner = await run_in_fresh_thread("load", create_runner, config)
     consumer = InferenceConsumer(config, runner, nc, instance="t-3")
     good = jpeg(court_image(4))
     async with collecting(nc, "yolo") as got, running(consumer):

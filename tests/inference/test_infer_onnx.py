@@ -7,7 +7,6 @@ and classes, boxes and keypoints within 0.01 px, scores within 1e-5. (Measured:
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from inference.backends import create_runner
 from inference.errors import ModelLoadError
 from inference.export import export_onnx
 from inference.runtime.consumer import InferenceConsumer
+from inference.runtime.worker import run_in_fresh_thread
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -100,7 +100,7 @@ def test_onnx_backend_refuses_what_it_cannot_do(models: dict[str, tuple[Path, Pa
 async def test_consumer_serves_the_onnx_backend(nc: NATS, models: dict[str, tuple[Path, Path]]) -> None:
     config = ModelConfig(name="onnx", backend="onnx", weights=str(models["detect"][1]), imgsz=320, conf=0.25,
                          threads=2, max_age_ms=60_000)
-    runner = await asyncio.to_thread(create_runner, config)
+    runner = await run_in_fresh_thread("load", create_runner, config)
     async with collecting(nc, "onnx") as got, running(InferenceConsumer(config, runner, nc, instance="o-1")):
         await publish_frame(nc, "court-1", 1, jpeg(court_image(8)), 320, 240)
         (ann,) = await got.wait_for(1)

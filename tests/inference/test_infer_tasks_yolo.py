@@ -7,7 +7,6 @@ track ids persistent per camera, one tracker per camera), not accuracy.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from infer_support import collecting, court_image, jpeg, publish_frame, running, until
@@ -16,6 +15,7 @@ from nats.aio.client import Client as NATS
 from courtside.config import ModelConfig
 from inference.backends import create_runner
 from inference.runtime.consumer import InferenceConsumer
+from inference.runtime.worker import run_in_fresh_thread
 
 LOW_BYTETRACK = """tracker_type: bytetrack
 track_high_thresh: 0.0001
@@ -30,7 +30,7 @@ fuse_score: false
 async def test_pose_objects_carry_17_keypoints(nc: NATS) -> None:
     config = ModelConfig(name="pose", weights="yolo11n-pose.yaml", task="pose", imgsz=320, conf=1e-4,
                          threads=2, max_age_ms=60_000)
-    runner = await asyncio.to_thread(create_runner, config)
+    runner = await run_in_fresh_thread("load", create_runner, config)
     assert runner.weights == "untrained"
     async with collecting(nc, "pose") as got, running(InferenceConsumer(config, runner, nc, instance="p-1")):
         await publish_frame(nc, "court-1", 1, jpeg(court_image(5)), 320, 240)
@@ -46,7 +46,7 @@ async def test_tracks_persist_per_camera_and_never_mix(nc: NATS, tmp_path: Path)
     config = ModelConfig(name="trk", weights="yolo11n.yaml", task="track", imgsz=320, conf=1e-4, threads=2,
                          batch=2, max_wait_ms=100, max_age_ms=60_000,
                          options={"tracker": str(tracker), "max_det": 20})
-    runner = await asyncio.to_thread(create_runner, config)
+    runner = await run_in_fresh_thread("load", create_runner, config)
     assert getattr(runner, "stateful", False)
     consumer = InferenceConsumer(config, runner, nc, instance="trk-1", heartbeat_interval_s=0.2)
     images = {"cam-a": jpeg(court_image(6)), "cam-b": jpeg(court_image(7))}
