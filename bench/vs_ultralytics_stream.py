@@ -10,7 +10,9 @@ Anchor: ``model.predict(source=clip, stream=True)`` on the same YOLO model objec
 iterating all results (Ultralytics decodes the video with OpenCV itself).
 
 Same model (yolo11n architecture), same imgsz/conf/threads, 720p clip, alternating
-runs, median of ``--runs``.
+runs, median of ``--runs``. ``--backend onnx`` serves the same architecture exported
+with ``inference.export`` through ONNX Runtime instead (a Courtside deployment
+choice; the anchor stays Ultralytics on PyTorch).
 
 Prints ``RESULT e2e_fps=<courtside> anchor=<ultralytics stream fps> ratio=<courtside/anchor>``.
 Goal: ratio >= 1.0.
@@ -24,6 +26,7 @@ import argparse
 import asyncio
 import logging
 import queue
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -39,6 +42,7 @@ from courtside.config import ModelConfig
 from courtside.nats_server import EmbeddedNats
 from courtside.natsio import now_ns
 from inference.backends import create_runner
+from inference.export import export_onnx
 from inference.runtime.consumer import InferenceConsumer
 from inference.runtime.worker import call_in_fresh_thread
 
@@ -115,25 +119,33 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--backend", choices=["ultralytics", "onnx"], default="ultralytics")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     clip = court_clip(seconds=args.seconds)
     config = ModelConfig(name="e2e", weights="yolo11n.yaml", imgsz=args.imgsz, threads=args.threads, batch=1,
                          max_wait_ms=0, max_age_ms=60_000)
     runner = call_in_fresh_thread("load", create_runner, config)  # torch never on the main thread
-    call_in_fresh_thread("ultralytics", ultralytics_stream_fps, runner, clip)  # warm-up: predictor set-up, first video open
+    call_in_fresh_thread("ultralytics", ultralytics_stream_fps, runner, clip)
+    anchor_runner = runner
+    if args.backend == "onnx":
+        tmp = tempfile.TemporaryDirectory()
+        onnx_path = call_in_fresh_thread("export", export_onnx, "yolo11n.yaml", Path(tmp.name) / "m.onnx",
+                                         args.imgsz)
+        config = config.model_copy(update={"backend": "onnx", "weights": str(onnx_path)})
+        runner = create_runner(config)  # warm-up: predictor set-up, first video open
     ours: list[float] = []
     anchor: list[float] = []
     with EmbeddedNats() as server:
         for run in range(args.runs):
-            fps_a, n_a = call_in_fresh_thread("ultralytics", ultralytics_stream_fps, runner, clip)
+            fps_a, n_a = call_in_fresh_thread("ultralytics", ultralytics_stream_fps, anchor_runner, clip)
             fps_c, n_c = await courtside_fps(server.url, config, runner, clip)
             anchor.append(fps_a)
             ours.append(fps_c)
             print(f"run {run + 1}: courtside {fps_c:.2f} fps ({n_c} frames), ultralytics stream {fps_a:.2f} fps "
                   f"({n_a} frames)", flush=True)
     c, a = median(ours), median(anchor)
-    print(f"clip {clip.name}, imgsz {args.imgsz}, threads {args.threads}")
+    print(f"clip {clip.name}, imgsz {args.imgsz}, threads {args.threads}, courtside backend {args.backend}")
     print(result_line("e2e_fps", c, a, c / a))
 
 
