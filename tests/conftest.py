@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client as NATS
+from playwright.async_api import Browser, async_playwright
 
 from courtside.nats_server import EmbeddedNats
 
@@ -19,6 +21,10 @@ os.environ.setdefault("YOLO_AUTOINSTALL", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "test-output"
+#: Debian's Chromium, driven by Playwright (never Playwright's own download).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def free_port() -> int:
@@ -48,6 +54,18 @@ def output_dir(request: pytest.FixtureRequest) -> Path:
     path = OUTPUT / request.node.name.replace("/", "_")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian chromium missing: run scripts/bootstrap test")
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from nats.aio.client import Client as NATS
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from contracts.ws import VideoHeader, pack_video
 from courtside.config import CourtsideConfig
@@ -27,9 +25,6 @@ from fanout.testing import (
 )
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 LIMITS = Limits(status_interval_s=0.5, shutdown_timeout_s=2)
 TOKEN = "js-sdk-token-0123456789abcdef"  # noqa: S105 - a test token
 
@@ -54,18 +49,6 @@ def config(port: int) -> CourtsideConfig:
     return CourtsideConfig.model_validate({
         "fanout": {"port": port},
         "auth": {"enabled": True, "tokens": [{"token": TOKEN, "scope": "viewer", "cameras": ["c1"]}]}})
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian chromium missing: run scripts/bootstrap test")
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def feed(nc: NATS) -> None:
