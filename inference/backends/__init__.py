@@ -19,6 +19,7 @@ BACKENDS: dict[str, str] = {
     "ultralytics": "inference.backends.yolo.runner:UltralyticsRunner",
     "onnx": "inference.backends.onnxrt.runner:OnnxRunner",
     "opencv": "inference.backends.opencv_hog.runner:HogRunner",
+    "mediapipe": "inference.backends.mediapipe_pose.runner:MediaPipePoseRunner",
 }
 
 
