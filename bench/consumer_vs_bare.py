@@ -11,7 +11,10 @@ over the same frames already decoded (no JPEG, no NATS, no JSON).
 
 Same model object, same predict arguments, same threads, alternating runs (each
 side's torch calls in a thread of its own, never the main thread); the
-median of ``--runs`` runs each. Weights: the yolo11n architecture (no weights can
+median of ``--runs`` runs each. The consumer runs twice per round: with the
+default ``decode: auto`` (JPEGs decoded at the smallest libjpeg scale covering
+``imgsz``: 640x360 for these frames; the RESULT line) and with ``decode: full``
+(every pixel, as the anchor has them: isolates the runtime's own overhead). Weights: the yolo11n architecture (no weights can
 be downloaded here; an untrained model costs the same time per frame).
 
 Prints ``RESULT consumer_fps=<median> anchor=<bare fps> ratio=<consumer/bare>``.
@@ -118,7 +121,8 @@ async def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     config = ModelConfig(name="bench", weights="yolo11n.yaml", imgsz=args.imgsz, threads=args.threads,
-                         batch=args.batch, max_wait_ms=0, max_age_ms=60_000)
+                         batch=args.batch, max_wait_ms=0, max_age_ms=60_000, decode="auto")
+    full_config = config.model_copy(update={"decode": "full"})
     # torch only ever runs in threads that exit (or the consumer's model thread): see
     # inference.runtime.worker - a second live OpenMP pool slows the model ~50 %.
     runner = call_in_fresh_thread("load", create_runner, config)
@@ -126,15 +130,19 @@ async def main() -> None:
     images = [decode_jpeg(j) for j in jpegs]
     call_in_fresh_thread("bare", bare_fps, runner, images[:5])
     ours: list[float] = []
+    full: list[float] = []
     anchor: list[float] = []
     with EmbeddedNats() as server:
         for run in range(args.runs):
             anchor.append(call_in_fresh_thread("bare", bare_fps, runner, images))
             ours.append(await consumer_fps(server.url, config, runner, jpegs, args.inflight))
-            print(f"run {run + 1}: consumer {ours[-1]:.2f} fps, bare predict {anchor[-1]:.2f} fps", flush=True)
-    c, a = median(ours), median(anchor)
+            full.append(await consumer_fps(server.url, full_config, runner, jpegs, args.inflight))
+            print(f"run {run + 1}: consumer {ours[-1]:.2f} fps (decode full: {full[-1]:.2f}), "
+                  f"bare predict {anchor[-1]:.2f} fps", flush=True)
+    c, f, a = median(ours), median(full), median(anchor)
     print(f"frames {images[0].shape[1]}x{images[0].shape[0]}, imgsz {args.imgsz}, threads {args.threads}, "
           f"batch {args.batch}, {args.frames} frames x {args.runs} runs")
+    print(f"consumer with decode: full {f:.2f} fps, ratio {f / a:.3f}")
     print(result_line("consumer_fps", c, a, c / a))
 
 

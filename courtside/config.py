@@ -90,6 +90,10 @@ class ModelConfig(_Strict):
     max_wait_ms: float = Field(5.0, ge=0, le=1000, description="how long a batch waits to fill")
     max_age_ms: float = Field(1000.0, gt=0, description="frames older than this are dropped, never run")
     imgsz: int = Field(640, ge=32, le=4096)
+    decode: Literal["auto", "full"] = Field(
+        "auto", description="auto: decode JPEGs at the smallest libjpeg scale (M/8) whose long side still "
+        "covers the model input (1280x720 -> 640x360 for imgsz 640), for models that resize to imgsz anyway; "
+        "full: every pixel")
     conf: float = Field(0.25, ge=0, le=1)
     iou: float = Field(0.7, ge=0, le=1)
     classes: list[int] | None = None

@@ -54,7 +54,12 @@ class Runner(Protocol):
         their ``infer`` is then called as ``infer(images, cameras=[...])`` with the
         camera id of each image, and the runtime assigns each camera to exactly one
         replica (see :mod:`inference.runtime.ownership`).
+        ``reset(camera: str) -> None`` - forget a camera's state; stateful runners get it,
+        in the model thread, whenever the camera changes hands between replicas.
         ``close() -> None`` - release resources at shutdown.
+        ``input_size: int`` - the long side the model resizes every image to (``imgsz``):
+        the runtime may then decode frames at a reduced scale that still covers it
+        (``ModelConfig.decode``) and maps results back to the published frame.
     """
 
     name: str

@@ -103,10 +103,15 @@ class InferenceConsumer:
         self._active = ActiveCameras(ACTIVE_WINDOW_NS)
         self._membership = (Membership(self.instance, int(2.5 * self.heartbeat_interval_s * 1e9))
                             if self.stateful else None)
+        min_long_side = getattr(runner, "input_size", None) if model.decode == "auto" else None
         self._decoder: BlockingWorker[list[bytes], Decoded] = BlockingWorker(
-            f"decode-{model.name}", decode_batch)
-        self._inferrer: BlockingWorker[tuple[Decoded, list[str] | None], BatchOutcome] = BlockingWorker(
-            f"infer-{model.name}", lambda job: infer_batch(runner, *job))
+            f"decode-{model.name}", lambda jpegs: decode_batch(jpegs, min_long_side))
+        self._inferrer: BlockingWorker[tuple[Decoded, list[str] | None, list[str]], BatchOutcome] = (
+            BlockingWorker(f"infer-{model.name}", self._run_job))
+        #: Stateful mode: whether this replica owned each camera at its last frame, and the
+        #: cameras whose ownership changed since the last batch (their state is reset first).
+        self._owned: dict[str, bool] = {}
+        self._to_reset: set[str] = set()
         self._ready: asyncio.Queue[tuple[list[PendingFrame], Decoded] | None] = asyncio.Queue(maxsize=1)
         self._infer_started_ns: int | None = None
         self._est_infer = Ewma()
@@ -210,13 +215,39 @@ class InferenceConsumer:
                            "further ones are only counted", self.model.name, msg.subject, exc)
             return
         now = time.monotonic_ns()
-        if self._membership is not None and not self._membership.owns(meta.camera, now):
+        if self._membership is not None and not self._owns(meta.camera, now):
             self.metrics.not_owned += 1
             self.slots.discard(meta.camera)
             return
         self._active.seen(meta.camera, now)
         self.slots.put(PendingFrame(meta, msg.data, now))
         self._wake.set()
+
+    def _owns(self, camera: str, now: int) -> bool:
+        """Stateful mode: ownership of ``camera`` now; a change queues a reset of its state.
+
+        A camera that moved away and comes back must not resume from tracks that are
+        seconds old (ids would jump, lost players reappear): the runner forgets it on
+        every change of hands, before the next batch runs.
+        """
+        assert self._membership is not None
+        owned = self._membership.owns(camera, now)
+        before = self._owned.get(camera)
+        if before is not None and before != owned:
+            self._to_reset.add(camera)
+            log.info("%s: camera %s %s", self.model.name, camera,
+                     "is ours again, its state starts afresh" if owned else "moved to another replica")
+        self._owned[camera] = owned
+        return owned
+
+    def _run_job(self, job: tuple[Decoded, list[str] | None, list[str]]) -> BatchOutcome:
+        """Model thread: forget the cameras that changed hands, then run the batch."""
+        decoded, cameras, resets = job
+        reset = getattr(self.runner, "reset", None)
+        if reset is not None:
+            for camera in resets:
+                reset(camera)
+        return infer_batch(self.runner, decoded, cameras)
 
     async def _on_heartbeat(self, msg: Msg) -> None:
         try:
@@ -265,9 +296,10 @@ class InferenceConsumer:
             frames, decoded = item
             self._infer_started_ns = start = time.monotonic_ns()
             self._wake.set()
+            resets, self._to_reset = sorted(self._to_reset), set()
             try:
                 outcome = await self._inferrer.submit(
-                    (decoded, [f.meta.camera for f in frames] if self.stateful else None))
+                    (decoded, [f.meta.camera for f in frames] if self.stateful else None, resets))
             except Exception as exc:  # any model failure: count, report, keep serving
                 self._batch_failed(len(frames), exc)
                 continue

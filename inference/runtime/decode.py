@@ -1,9 +1,19 @@
 """JPEG -> BGR uint8 HxWx3, with libjpeg-turbo (simplejpeg) and OpenCV as fallback.
 
 Runs in the worker thread. Any decoder failure becomes :class:`FrameDecodeError`.
+
+Reduced decoding: a model that letterboxes to ``imgsz`` throws most of a large
+frame's pixels away. libjpeg can decode straight to M/8 of the size (it skips
+the high-frequency IDCT work), so :func:`decode_jpeg` with ``min_long_side``
+returns the smallest such scale whose long side still covers the model input:
+a 1280x720 frame for ``imgsz=640`` decodes to 640x360, about 3x cheaper, and the
+model's own resize then has nothing left to do. Results are mapped back to the
+published frame's pixels by :mod:`inference.runtime.rescale`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,18 +25,51 @@ except ImportError:  # pragma: no cover - the main environment has it
     simplejpeg = None
 
 
+@dataclass(frozen=True, slots=True)
+class DecodedFrame:
+    """A decoded image and the size of the JPEG it came from (pixels).
+
+    ``width``/``height`` are the published frame's size; the image may be smaller
+    (reduced decoding), never larger.
+    """
+
+    image: np.ndarray
+    width: int
+    height: int
+
+    @property
+    def reduced(self) -> bool:
+        return self.image.shape[1] != self.width or self.image.shape[0] != self.height
+
+
+def reduced_size_request(width: int, height: int, min_long_side: int | None) -> dict[str, int]:
+    """simplejpeg arguments that make libjpeg pick the smallest M/8 scale whose long side is
+    at least ``min_long_side`` (none when no reduction is possible or asked for)."""
+    if not min_long_side or max(width, height) <= min_long_side:
+        return {}
+    return {"min_width": min_long_side} if width >= height else {"min_height": min_long_side}
+
+
 def decode_jpeg(data: bytes) -> np.ndarray:
-    """Decode a JPEG to a contiguous BGR uint8 array of shape (H, W, 3)."""
+    """Decode a JPEG to a contiguous BGR uint8 array of shape (H, W, 3), full size."""
+    return decode_frame(data).image
+
+
+def decode_frame(data: bytes, min_long_side: int | None = None) -> DecodedFrame:
+    """Decode a JPEG to BGR; with ``min_long_side``, at the smallest DCT scale covering it."""
     if not data:
         raise FrameDecodeError("empty frame payload")
     if simplejpeg is not None:
         try:
-            return simplejpeg.decode_jpeg(data, colorspace="BGR")  # type: ignore[no-any-return]
+            height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+            image = simplejpeg.decode_jpeg(data, colorspace="BGR",
+                                           **reduced_size_request(width, height, min_long_side))
         except (ValueError, RuntimeError) as exc:
             raise FrameDecodeError(f"not a decodable JPEG ({len(data)} bytes): {exc}") from None
+        return DecodedFrame(image, width, height)
     import cv2
 
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise FrameDecodeError(f"not a decodable JPEG ({len(data)} bytes)")
-    return image
+    return DecodedFrame(image, image.shape[1], image.shape[0])

@@ -1,7 +1,8 @@
 """The two blocking stages of a batch: JPEG decode, then the model.
 
 Each runs in its own named worker thread (decode of batch N+1 overlaps the model
-run of batch N); nothing here touches the event loop.
+run of batch N); nothing here touches the event loop. Results leave in pixels of
+the published frame, whatever scale the frame was decoded at.
 """
 
 from __future__ import annotations
@@ -13,25 +14,30 @@ import numpy as np
 
 from inference.backends.base import FrameResult, Runner, as_frame_result
 from inference.errors import FrameDecodeError, InferenceFailed
-from inference.runtime.decode import decode_jpeg
+from inference.runtime.decode import DecodedFrame, decode_frame
+from inference.runtime.rescale import rescale_result
 
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    """Decoded images of a batch; ``errors[i]`` is set for frames that did not decode.
+    """Decoded frames of a batch; ``errors[i]`` is set for frames that did not decode.
 
-    ``images`` holds the decodable frames only, in input order; ``decode_ns`` is the
+    ``frames`` holds the decodable frames only, in input order; ``decode_ns`` is the
     stage's wall time.
     """
 
-    images: list[np.ndarray]
+    frames: list[DecodedFrame]
     errors: list[FrameDecodeError | None]
     decode_ns: int
+
+    @property
+    def images(self) -> list[np.ndarray]:
+        return [f.image for f in self.frames]
 
 
 @dataclass(frozen=True, slots=True)
 class FrameDone:
-    """A frame the model ran on: its result and decoded size (pixels)."""
+    """A frame the model ran on: its result, in pixels of the published ``width`` x ``height``."""
 
     result: FrameResult
     width: int
@@ -53,18 +59,18 @@ class BatchOutcome:
 _PENDING = FrameDecodeError("result pending")
 
 
-def decode_batch(jpegs: list[bytes]) -> Decoded:
-    """Decode every JPEG; failures are recorded, never raised."""
+def decode_batch(jpegs: list[bytes], min_long_side: int | None = None) -> Decoded:
+    """Decode every JPEG (reduced to ``min_long_side`` where possible); failures are recorded, never raised."""
     start = time.perf_counter_ns()
-    images: list[np.ndarray] = []
+    frames: list[DecodedFrame] = []
     errors: list[FrameDecodeError | None] = []
     for data in jpegs:
         try:
-            images.append(decode_jpeg(data))
+            frames.append(decode_frame(data, min_long_side))
             errors.append(None)
         except FrameDecodeError as exc:
             errors.append(exc)
-    return Decoded(images, errors, time.perf_counter_ns() - start)
+    return Decoded(frames, errors, time.perf_counter_ns() - start)
 
 
 def infer_batch(runner: Runner, decoded: Decoded, cameras: list[str] | None = None) -> BatchOutcome:
@@ -91,11 +97,14 @@ def infer_batch(runner: Runner, decoded: Decoded, cameras: list[str] | None = No
     infer_ms = (time.perf_counter() - start) * 1e3
     if len(outputs) != len(images):
         raise InferenceFailed(f"{runner.name} returned {len(outputs)} results for {len(images)} images")
-    for i, image, output in zip(kept, images, outputs, strict=True):
-        results[i] = FrameDone(as_frame_result(output), width=image.shape[1], height=image.shape[0])
+    for i, frame, output in zip(kept, decoded.frames, outputs, strict=True):
+        h, w = frame.image.shape[:2]
+        result = rescale_result(as_frame_result(output), w, h, frame.width, frame.height)
+        results[i] = FrameDone(result, width=frame.width, height=frame.height)
     return BatchOutcome(results, infer_ms)
 
 
-def process_batch(runner: Runner, jpegs: list[bytes], cameras: list[str] | None = None) -> BatchOutcome:
+def process_batch(runner: Runner, jpegs: list[bytes], cameras: list[str] | None = None,
+                  min_long_side: int | None = None) -> BatchOutcome:
     """Both stages in the calling thread (tests and simple callers)."""
-    return infer_batch(runner, decode_batch(jpegs), cameras)
+    return infer_batch(runner, decode_batch(jpegs, min_long_side), cameras)

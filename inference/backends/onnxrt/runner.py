@@ -107,6 +107,7 @@ class OnnxRunner:
         self._dynamic_hw = not all(isinstance(d, int) for d in inp.shape[2:])
         self._fixed_batch = inp.shape[0] if isinstance(inp.shape[0], int) else None
         self.imgsz = config.imgsz if self._dynamic_hw else int(inp.shape[2])
+        self.input_size = self.imgsz  # every image is letterboxed to it
         override = config.options.get("weights_state")
         state = override or meta.get("courtside_weights")
         self.weights: Weights = "trained" if state == "trained" else "untrained"

@@ -120,6 +120,7 @@ class UltralyticsRunner:
             raise ModelLoadError(f"model {config.name}: {config.weights} is a {self.model.task} model "
                                  f"but task is {config.task}")
         self.device = config.device
+        self.input_size = config.imgsz  # predict letterboxes every image to imgsz
         self.half = config.half and config.device.startswith("cuda")
         if config.half and not self.half:
             log.warning("model %s: half=true ignored on %s (FP16 is GPU only)", config.name, config.device)
