@@ -308,8 +308,13 @@ class Fleet:
         proc.stdin.flush()  # type: ignore[union-attr]
 
 
-def trial(fleet: Fleet, server_pid: int, n: int, window_s: float, warmup_s: float, label: str) -> bool:
-    """N clients for ``window_s`` seconds: pass when p99 < 50 ms and >= 97 % delivered."""
+def trial(fleet: Fleet, server_pid: int, n: int, window_s: float, warmup_s: float, label: str,
+          cpu_per_msg: list[float] | None = None) -> bool:
+    """N clients for ``window_s`` seconds: pass when p99 < 50 ms and >= 97 % delivered.
+
+    A passing trial appends the server's CPU microseconds per client-message received to
+    ``cpu_per_msg`` (user + system time of the server process / messages counted by the clients).
+    """
     k = len(fleet.procs)
     got = fleet.ask([{"cmd": "set", "n": n // k + (1 if i < n % k else 0)} for i in range(k)])
     connected = sum(r["connected"] for r in got)
@@ -328,8 +333,12 @@ def trial(fleet: Fleet, server_pid: int, n: int, window_s: float, warmup_s: floa
     p50, p99 = (_hist_percentile(hist, q) for q in (0.5, 0.99))
     delivered = count / max(1.0, n * RATE_HZ * elapsed)
     ok = connected == n and p99 < P99_LIMIT_MS and delivered >= MIN_DELIVERED
+    us_per_msg = cpu * elapsed / count * 1e6 if count else math.inf
+    if ok and cpu_per_msg is not None:
+        cpu_per_msg.append(us_per_msg)
     print(f"  {label:7s} n={n:5d} connected={connected:5d} p50={p50:6.1f} ms p99={p99:6.1f} ms "
-          f"delivered={delivered:6.1%} server_cpu={cpu:5.0%} {'ok' if ok else 'FAIL'}", flush=True)
+          f"delivered={delivered:6.1%} server_cpu={cpu:5.0%} {us_per_msg:5.1f} us/msg "
+          f"{'ok' if ok else 'FAIL'}", flush=True)
     return ok
 
 
@@ -416,9 +425,11 @@ def _start_server(kind: str, server_core: int, nats_url: str) -> tuple[int, subp
     return port, server
 
 
-def measure(args: argparse.Namespace, fleet: Fleet, server_core: int, nats_url: str) -> dict[str, list[int]]:
+def measure(args: argparse.Namespace, fleet: Fleet, server_core: int, nats_url: str,
+            cpu_per_msg: dict[str, list[float]]) -> dict[str, list[int]]:
     """Both servers run side by side (the idle one costs nothing); their searches alternate so
-    that both meet the same background load of a shared machine."""
+    that both meet the same background load of a shared machine. ``cpu_per_msg`` collects each
+    server's CPU microseconds per client-message over its passing trials."""
     servers = {kind: _start_server(kind, server_core, nats_url) for kind in ("fanout", "anchor")}
     results: dict[str, list[int]] = {kind: [] for kind in servers}
     start = dict.fromkeys(servers, args.start)
@@ -429,8 +440,10 @@ def measure(args: argparse.Namespace, fleet: Fleet, server_core: int, nats_url: 
                 fleet.all({"cmd": "target", "port": port})
                 label = f"{kind}#{run + 1}"
 
-                def passes(n: int, label: str = label, pid: int = server.pid) -> bool:
-                    return trial(fleet, pid, n, args.window, args.warmup, label)
+                costs = cpu_per_msg.setdefault(kind, [])
+
+                def passes(n: int, label: str = label, pid: int = server.pid, costs: list[float] = costs) -> bool:
+                    return trial(fleet, pid, n, args.window, args.warmup, label, costs)
 
                 found = search(passes, start[kind], args.max_clients)
                 print(f"{kind} run {run + 1}: {found} clients", flush=True)
@@ -473,7 +486,8 @@ def controller(args: argparse.Namespace) -> None:
         thread = threading.Thread(target=loop.run_forever, name="publisher", daemon=True)
         thread.start()
         try:
-            results = measure(args, fleet, server_core, nats_server.url)
+            cpu_per_msg: dict[str, list[float]] = {}
+            results = measure(args, fleet, server_core, nats_server.url, cpu_per_msg)
             fanout, anchor = results["fanout"], results["anchor"]
         finally:
             loop.call_soon_threadsafe(stop.set)
@@ -484,6 +498,9 @@ def controller(args: argparse.Namespace) -> None:
             fleet.close()
     f, a = statistics.median(fanout), statistics.median(anchor)
     print(f"fanout runs {fanout}, anchor runs {anchor}; took {time.monotonic() - began:.0f} s", flush=True)
+    costs = {kind: statistics.median(v) if v else math.nan for kind, v in cpu_per_msg.items()}
+    print(f"server CPU per client-message (median of passing trials): fanout {costs['fanout']:.1f} us, "
+          f"anchor {costs['anchor']:.1f} us", flush=True)
     print(f"RESULT fanout_clients={f:g} anchor={a:g} ratio={(f / a if a else 0):.3f}", flush=True)
 
 
