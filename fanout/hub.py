@@ -1,7 +1,8 @@
 """Who wants what: the registry of connected clients and the fan-out of encoded messages.
 
-Each message is encoded once by the caller and handed to every interested
-client's channel; indexes by camera keep the per-message work proportional to
+Each message is encoded once by the caller, framed once here (for the
+direct-write fast path, :mod:`fanout.direct_write`) and handed to every
+interested client's channel; indexes by camera keep the per-message work proportional to
 the clients that want it. Video demand changes are reported through
 ``on_video_demand`` so the NATS bridge subscribes ``frames.<cam>`` only while
 someone watches.
@@ -16,6 +17,7 @@ from itertools import chain
 from contracts.subjects import FRAMES_ALL, frames_subject
 from fanout.auth import Principal
 from fanout.channel import ClientChannel
+from fanout.direct_write import encode_frame
 from fanout.limits import Limits
 from fanout.subscriptions import NOTHING, Subscription
 
@@ -67,9 +69,10 @@ class Hub:
         self._ann_all: dict[ClientChannel, None] = {}
         self._video: _Index = {}
         self._video_all: dict[ClientChannel, None] = {}
-        self.delivered = 0            # client-messages enqueued
+        self.delivered = 0            # client-messages handed to channels (written at once or queued)
         self.departed_dropped = 0     # drops of clients already gone
         self.departed_sent = 0
+        self.departed_queued = 0
 
     # -- registry ---------------------------------------------------------------------------
     def register(self, principal: Principal, peer: str = "?") -> ClientChannel:
@@ -84,6 +87,7 @@ class Hub:
             _unindex(self._ann, self._ann_all, self._video, self._video_all, channel)
             self.departed_dropped += channel.queue.total_dropped
             self.departed_sent += channel.sent
+            self.departed_queued += channel.queued
             channel.queue.clear()
             if had_video:
                 self._on_video_demand()
@@ -109,11 +113,12 @@ class Hub:
     def publish_annotation(self, camera: str, model: str, text: str) -> int:
         """Enqueue one encoded annotation for every client that wants ``camera``/``model``."""
         size = len(text)
+        frame = encode_frame(text)
         n = 0
         for channel in chain(self._ann.get(camera, ()), self._ann_all):
             models = channel.subscription.models
             if models is None or model in models:
-                channel.offer(text, size)
+                channel.offer(text, size, frame)
                 n += 1
         self.delivered += n
         return n
@@ -121,24 +126,26 @@ class Hub:
     def publish_video(self, camera: str, message: bytes) -> int:
         """Enqueue one packed video message for every client watching ``camera``."""
         size = len(message)
+        frame = encode_frame(message)
         n = 0
         for channel in chain(self._video.get(camera, ()), self._video_all):
-            channel.offer(message, size)
+            channel.offer(message, size, frame)
             n += 1
         self.delivered += n
         return n
 
     def publish_status(self, build: Callable[[frozenset[str] | None], str]) -> None:
         """Send a status message built once per distinct camera set to every subscribed client."""
-        cache: dict[frozenset[str] | None, str] = {}
+        cache: dict[frozenset[str] | None, tuple[str, bytes]] = {}
         for channel in self.clients:
             if channel.subscription is NOTHING:
                 continue  # not subscribed yet
             key = channel.subscription.cameras
-            text = cache.get(key)
-            if text is None:
-                text = cache[key] = build(key)
-            channel.offer(text, len(text))
+            built = cache.get(key)
+            if built is None:
+                text = build(key)
+                built = cache[key] = (text, encode_frame(text))
+            channel.offer(built[0], len(built[0]), built[1])
 
     # -- stats ------------------------------------------------------------------------------
     def total_dropped(self) -> int:
@@ -146,6 +153,9 @@ class Hub:
 
     def total_sent(self) -> int:
         return self.departed_sent + sum(c.sent for c in self.clients)
+
+    def total_queued(self) -> int:
+        return self.departed_queued + sum(c.queued for c in self.clients)
 
     def queued(self) -> int:
         return sum(len(c.queue) for c in self.clients)

@@ -32,8 +32,13 @@ class _LiveCollector(Collector):
         yield GaugeMetricFamily("fanout_clients", "Connected WebSocket clients", value=len(hub.clients))
         yield GaugeMetricFamily("fanout_queued_messages", "Messages waiting in client queues",
                                 value=hub.queued())
-        yield CounterMetricFamily("fanout_client_messages_enqueued", "Client-messages enqueued",
+        yield CounterMetricFamily("fanout_client_messages_enqueued",
+                                  "Client-messages handed to client channels (written at once or queued)",
                                   value=hub.delivered)
+        yield CounterMetricFamily("fanout_client_messages_queued",
+                                  "Client-messages that waited in a client queue (a congested client, or "
+                                  "behind a reply) instead of being written to the socket at once",
+                                  value=hub.total_queued())
         yield CounterMetricFamily("fanout_client_messages_sent", "Client-messages written to sockets",
                                   value=hub.total_sent())
         yield CounterMetricFamily("fanout_client_messages_dropped",

@@ -16,6 +16,7 @@ import uvicorn
 
 from courtside.config import CourtsideConfig
 from fanout.app import create_app
+from fanout.direct_write import DirectWriteProtocol
 from fanout.errors import StartupError
 from fanout.limits import Limits
 
@@ -31,10 +32,11 @@ class _Server(uvicorn.Server):
 
 
 def uvicorn_config(config: CourtsideConfig, nats_url: str, limits: Limits) -> uvicorn.Config:
-    """The server settings: no permessage-deflate (it doubles server CPU for small JSON)."""
+    """The server settings: no permessage-deflate (it doubles server CPU for small JSON), and
+    uvicorn's sans-I/O WebSocket protocol with fanout's direct-write fast path."""
     return uvicorn.Config(
         create_app(config, nats_url, limits=limits), host=config.fanout.host, port=config.fanout.port,
-        ws_per_message_deflate=False, ws_max_size=limits.ws_max_size,
+        ws=DirectWriteProtocol, ws_per_message_deflate=False, ws_max_size=limits.ws_max_size,
         ws_ping_interval=limits.ping_interval_s, ws_ping_timeout=limits.ping_timeout_s,
         lifespan="on", log_config=None, access_log=False, server_header=False,
         timeout_graceful_shutdown=int(limits.shutdown_timeout_s) or 1,

@@ -1,7 +1,9 @@
 """The ``/ws`` endpoint: authenticate, accept, then one receive loop and one sender task.
 
 Protocol v1 (contracts.ws). The receive loop parses ops and queues replies; the
-sender task is the only writer of the socket and drains the client's channel.
+sender task drains the client's channel. Data reaches the socket directly from
+the hub while the client keeps up, when the server offers the fast path
+(:mod:`fanout.direct_write`); see :mod:`fanout.channel`.
 Bad JSON, unknown ops, oversize messages and forbidden cameras get an ``error``
 reply and the connection lives on.
 
@@ -32,6 +34,7 @@ from fanout.auth import (
 )
 from fanout.channel import ClientChannel, ControlOverflow
 from fanout.deps import get_runtime
+from fanout.direct_write import direct_writer
 from fanout.errors import Forbidden, Unauthorized
 from fanout.runtime import FanoutRuntime
 from fanout.subscriptions import NOTHING, resolve
@@ -134,6 +137,9 @@ async def serve_websocket(ws: WebSocket, send: Send) -> None:
     offered = ws.scope.get("subprotocols", [])
     await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     channel = runtime.hub.register(principal, _peer(ws))
+    write_now = direct_writer(ws.scope)
+    if write_now is not None:
+        channel.attach(write_now)
     log.info("ws #%d %s: connected as %s", channel.id, channel.peer, principal.label)
     sender = asyncio.create_task(channel.pump(send), name=f"ws-send-{channel.id}")
     close_code: int | None = None
