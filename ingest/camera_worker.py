@@ -1,7 +1,7 @@
 """The worker thread of one PyAV camera (file, demo or RTSP): connect, decode, reconnect.
 
 Everything blocking for a camera happens here, in a thread named
-``ingest-<camera>``: opening, demuxing, decoding, pacing (files), the fps cap,
+``ingest-<camera>``: opening, demuxing, decoding, the fps cap, pacing (files),
 resizing and JPEG encoding. Finished frames go to the event loop through a
 drop-oldest :class:`~ingest.handoff.Handoff`. A slow or dead camera only ever
 blocks its own thread.
@@ -30,7 +30,7 @@ from ingest.camera_status import CameraStatus
 from ingest.errors import SourceEnded, SourceError, SourceUnsupported
 from ingest.handoff import Handoff
 from ingest.jpeg_encoder import EncodedFrame, JpegEncoder
-from ingest.pacing import FpsLimiter, RealtimePacer
+from ingest.pacing import FpsLimiter, RealtimePacer, cap_time
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +138,18 @@ class CameraWorker:
                 if self._stop.is_set():
                     break
                 count += 1
-                if not self._live and pts is not None:
-                    delay = self._pacer.delay(pts, time.monotonic())
-                    if delay > PACING_SLACK_S and self._stop.wait(delay):
-                        break
                 now = time.monotonic()
-                if not self._limiter.keep(now):
+                # The cap comes first and judges source time: a capped frame costs no pacing
+                # wait, and a late or bursty delivery never throws away a decoded frame.
+                if not self._limiter.keep(cap_time(pts, now)):
                     self.status.count_skipped()
                     continue
+                if not self._live and pts is not None:
+                    delay = self._pacer.delay(pts, now)
+                    if delay > PACING_SLACK_S:
+                        if self._stop.wait(delay):
+                            break
+                        now = time.monotonic()
                 encoded = self._encoder.encode(frame, time.time_ns(), pts)
                 if count == 1 or self.status.state != CameraState.LIVE:
                     backoff.reset()

@@ -14,7 +14,13 @@ class FpsLimiter:
     ``due`` forward by exactly one interval, so the long-run rate never exceeds ``fps``
     (30 fps capped to 20 keeps 2 frames of 3). ``tolerance`` (a fraction of the interval)
     absorbs wake-up jitter. After a gap (stall, reconnect) the schedule re-anchors
-    instead of letting a burst through.
+    instead of letting a burst through; when time goes back by more than an interval
+    (a file looped, a source reset its pts) it re-anchors too.
+
+    Feed it source time (pts) where there is one (see :func:`cap_time`): the decision
+    then does not depend on when a loaded machine got round to the frame, so a
+    30 fps source capped at 30 keeps every frame instead of dropping decoded frames
+    after each scheduling hiccup.
     """
 
     def __init__(self, fps: float, tolerance: float = 0.25) -> None:
@@ -26,7 +32,7 @@ class FpsLimiter:
 
     def keep(self, t: float) -> bool:
         """Decide for a frame captured at ``t`` seconds."""
-        if self._due is None or t >= self._due + self.interval_s or t < self._due - 2 * self.interval_s - 1.0:
+        if self._due is None or t >= self._due + self.interval_s or t < self._due - 2 * self.interval_s:
             self._due = t + self.interval_s  # first frame, after a gap, or the clock went back
             return True
         if t >= self._due - self._slack:
@@ -36,6 +42,12 @@ class FpsLimiter:
 
     def reset(self) -> None:
         self._due = None
+
+
+def cap_time(pts: float | None, now: float) -> float:
+    """The time the fps cap judges a frame by: its source time (seconds) when known, else
+    ``now`` (monotonic seconds, when the frame reached us)."""
+    return now if pts is None else pts
 
 
 class RealtimePacer:

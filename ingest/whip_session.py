@@ -30,7 +30,7 @@ from ingest.encode_worker import EncodeWorker, RawFrame
 from ingest.errors import WhipBadOffer
 from ingest.handoff import Handoff
 from ingest.jpeg_encoder import EncodedFrame, JpegEncoder
-from ingest.pacing import FpsLimiter
+from ingest.pacing import FpsLimiter, cap_time
 from ingest.sdp_guard import VIDEO_CODECS, OfferSummary
 
 log = logging.getLogger(__name__)
@@ -110,10 +110,10 @@ class WhipSession:
                     continue
                 now = time.monotonic()
                 self._last_media = now
-                if not self._limiter.keep(now):
+                pts = float(frame.time) if frame.time is not None else None
+                if not self._limiter.keep(cap_time(pts, now)):
                     self._status.count_skipped()
                     continue
-                pts = float(frame.time) if frame.time is not None else None
                 self._worker.submit(RawFrame(frame, now_ns(), pts))
         except MediaStreamError:
             self._end_soon("the publisher's track ended", clean=False)

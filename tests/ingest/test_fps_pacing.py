@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from ingest.pacing import FpsLimiter, RealtimePacer
+from ingest.pacing import FpsLimiter, RealtimePacer, cap_time
 
 
 def kept(limiter: FpsLimiter, times: list[float]) -> list[float]:
@@ -43,6 +43,30 @@ def test_fps_limiter_survives_a_clock_going_back() -> None:
     limiter = FpsLimiter(10)
     kept(limiter, [100.0, 100.1])
     assert limiter.keep(3.0)
+
+
+def test_fps_limiter_reanchors_when_a_short_file_loops() -> None:
+    # A 0.5 s clip at 30 fps, capped at 30, looping: source time goes back every pass.
+    limiter = FpsLimiter(30)
+    pts = [i / 30 for i in range(15)] * 4
+    assert len(kept(limiter, pts)) == 60
+
+
+def test_fps_limiter_on_source_time_keeps_frames_delivered_in_bursts() -> None:
+    # A 30 fps source capped at 30 on a loaded machine: frames reach the cap late and
+    # then in bursts. Judged on arrival time, frames after each hiccup are thrown away
+    # (after being decoded); judged on their pts, every frame is kept.
+    arrival = [i / 30 + (0.05 if i % 10 == 5 else 0.0) for i in range(300)]
+    arrival = [max(arrival[: i + 1]) for i in range(300)]  # a late frame holds up the next ones
+    pts = [i / 30 for i in range(300)]
+    assert len(kept(FpsLimiter(30), arrival)) < 300
+    limiter = FpsLimiter(30)
+    assert sum(limiter.keep(cap_time(p, now)) for p, now in zip(pts, arrival, strict=True)) == 300
+
+
+def test_cap_time_falls_back_to_arrival_time() -> None:
+    assert cap_time(None, 12.5) == 12.5
+    assert cap_time(0.25, 12.5) == 0.25
 
 
 def test_pacer_plays_in_real_time() -> None:
