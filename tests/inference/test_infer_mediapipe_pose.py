@@ -233,6 +233,20 @@ try:
     out["closed_refuses"] = False
 except RuntimeError:
     out["closed_refuses"] = True
+
+small = create_runner(ModelConfig(name="pose", backend="mediapipe", task="pose", options={"max_cameras": 1}))
+out["evicting"] = [bool(small.infer([clips["carphone"][i]], cameras=[cam])[0])
+                   for i, cam in enumerate(["a", "b", "a"])]
+small.close()
+out["refused"] = {}
+for key, kwargs in {"complexity_2": {"options": {"model_complexity": 2}}, "unknown": {"options": {"nope": 1}},
+                    "bad_type": {"options": {"smooth_landmarks": "yes"}}, "detect": {"task": "detect"},
+                    "gpu": {"device": "cuda"}}.items():
+    try:
+        create_runner(ModelConfig(**{"name": "pose", "backend": "mediapipe", "task": "pose", **kwargs}))
+        out["refused"][key] = None
+    except Exception as exc:
+        out["refused"][key] = f"{type(exc).__name__}: {exc}"
 print(json.dumps(out))
 """
 
@@ -259,6 +273,11 @@ def test_runner_finds_the_person_in_real_clips(mediapipe_env: Path, tmp_path: Pa
     assert on_bike >= 0.7 * len(CYCLIST_FRAMES), f"cyclist found in only {on_bike}/{len(CYCLIST_FRAMES)} frames"
     assert out["after_reset"] == [True, True, True]
     assert out["closed_refuses"] is True
+    assert out["evicting"] == [True, True, True]  # max_cameras=1: each switch closes one graph, opens another
+    refused = out["refused"]
+    assert all(msg is not None and msg.startswith("ModelLoadError: model pose:") for msg in refused.values()), refused
+    assert "never downloads" in refused["complexity_2"] and "pose_landmark_heavy.tflite" in refused["complexity_2"]
+    assert "nope" in refused["unknown"] and "smooth_landmarks" in refused["bad_type"]
 
 
 # --- (c) the service end to end ----------------------------------------------------------------------

@@ -102,7 +102,10 @@ class MediaPipePoseRunner:
                                       min_detection_confidence=opts.min_detection_confidence,
                                       min_tracking_confidence=opts.min_tracking_confidence,
                                       smooth_landmarks=opts.smooth_landmarks, xnnpack_threads=config.threads)
-        check_models(self._settings)
+        try:
+            check_models(self._settings)
+        except ModelLoadError as exc:
+            raise ModelLoadError(f"model {config.name}: {exc}") from None
         self._min_visibility = opts.min_visibility
         self._max_cameras = opts.max_cameras
         self._conf = config.conf
