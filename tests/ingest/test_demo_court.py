@@ -58,3 +58,14 @@ def test_ensure_clip_caches_by_version(tmp_path: Path) -> None:
 def test_unknown_demo_name_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SourceNotFound, match="unknown demo source 'tennis'"):
         demo_clip.resolve_demo_url("demo://tennis", tmp_path)
+
+
+@pytest.mark.parametrize(("name", "size"), [("bikes", (640, 272)), ("carphone", (176, 144))])
+def test_real_clips_resolve_to_packaged_footage(tmp_path: Path, name: str, size: tuple[int, int]) -> None:
+    path = demo_clip.resolve_demo_url(f"demo://{name}", tmp_path)
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        first = next(container.decode(stream))
+        assert stream.codec_context.name == "h264"
+    assert (first.width, first.height) == size
+    assert list(tmp_path.iterdir()) == []  # played in place, nothing rendered or copied
