@@ -34,7 +34,11 @@ with, in ``courtside.yaml``::
           max_cameras: 16        # graphs kept open (~117 MB each); the least recently seen is closed
 
 ``weights``, ``imgsz``, ``iou``, ``classes`` and ``half`` do not apply and are ignored.
-Cost: ~28 ms CPU per frame per camera (single thread, 2-core machine).
+The runner declares no ``input_size``, so frames are decoded at full size: the landmark
+model crops the person from the full image, and small people need those pixels.
+Cost: ~28-31 ms CPU per frame per camera with one XNNPACK thread, whatever the frame size
+(measured at 176x144, 640x272, 1280x544; 2-core machine). Two threads were slower on a
+loaded 2-core machine; more may pay on an idle many-core one.
 """
 
 from __future__ import annotations
@@ -59,7 +63,10 @@ log = logging.getLogger(__name__)
 
 
 class MediaPipeOptions(BaseModel):
-    """``ModelConfig.options`` of the ``mediapipe`` backend."""
+    """``ModelConfig.options`` of the ``mediapipe`` backend (unknown keys are refused).
+
+    MediaPipe Pose finds ONE person per image, the most prominent; no option changes that.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
