@@ -208,7 +208,7 @@ class Annotation:
             ts=_int(data.get("ts"), "ts"),
             model=_name(data.get("model"), "model"),
             model_version=version,
-            weights=weights,  # type: ignore[arg-type]
+            weights=weights,
             frame_w=_int(frame.get("w"), "frame.w", 1),
             frame_h=_int(frame.get("h"), "frame.h", 1),
             latency=Latency(_num(lat.get("queue"), "latency_ms.queue"),

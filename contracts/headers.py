@@ -87,7 +87,7 @@ class FrameMeta:
         pts: float | None = None
         if pts_raw not in (None, ""):
             try:
-                pts = float(pts_raw)  # type: ignore[arg-type]
+                pts = float(pts_raw)
             except ValueError:
                 raise ContractError(f"header {PTS} is not a number: {pts_raw!r}") from None
         return cls(

@@ -53,9 +53,10 @@ async def connect(url: str, name: str, *, connect_timeout_s: float = 5.0) -> NAT
         log.warning("%s: NATS error: %s", name, exc)
 
     try:
-        await client.connect(
-            url, name=name, connect_timeout=connect_timeout_s, max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5, allow_reconnect=True, ping_interval=10,
+        await client.connect(  # nats-py annotates the two timeouts as int; it uses them as seconds, floats work
+            url, name=name, connect_timeout=connect_timeout_s,  # type: ignore[arg-type]
+            max_reconnect_attempts=-1, reconnect_time_wait=0.5,  # type: ignore[arg-type]
+            allow_reconnect=True, ping_interval=10,
             disconnected_cb=on_disconnect, reconnected_cb=on_reconnect, error_cb=on_error,
         )
         return client

@@ -34,7 +34,7 @@ def spawn(args: Sequence[str], *, env: dict[str, str] | None = None,
     ``own_group`` puts it in its own process group so that a terminal's Ctrl-C
     reaches only the supervisor, which then stops children in order.
     """
-    return subprocess.Popen(  # noqa: S603 - args come from our own code
+    return subprocess.Popen(
         list(args), env=env, stdout=stdout, stderr=stderr,
         preexec_fn=_die_with_parent, process_group=0 if own_group else None,
     )

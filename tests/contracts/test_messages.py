@@ -4,7 +4,16 @@ import json
 
 import pytest
 
-from contracts import Annotation, Ball, ContractError, DetectedObject, FrameMeta, Heartbeat, Latency, ServiceState
+from contracts import (
+    Annotation,
+    Ball,
+    ContractError,
+    DetectedObject,
+    FrameMeta,
+    Heartbeat,
+    Latency,
+    ServiceState,
+)
 from contracts.headers import MSG_ID, annotation_headers
 from contracts.ws import (
     MAX_CLIENT_MESSAGE_BYTES,

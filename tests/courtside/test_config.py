@@ -14,8 +14,9 @@ EMBEDDED = Path(__file__).resolve().parents[2] / "courtside" / "embedded.yaml"
 def test_embedded_default_is_valid() -> None:
     config = load_config(EMBEDDED, environ={})
     assert config.nats.url is None
-    assert [c.id for c in config.cameras] == ["court-1"]
-    assert config.models[0].backend == "ultralytics"
+    assert [c.id for c in config.cameras] == ["court-1", "street-1"]
+    assert [(m.name, m.backend, m.cameras) for m in config.models] == [
+        ("yolo", "ultralytics", ["court-1"]), ("people", "opencv", ["street-1"]), ("pose", "mediapipe", ["street-1"])]
 
 
 def test_environment_overrides_nested_fields() -> None:
@@ -45,7 +46,7 @@ def test_errors_name_the_field_and_the_file(tmp_path: Path) -> None:
 
 
 def test_env_override_errors_are_reported_too() -> None:
-    with pytest.raises(ConfigError, match="fanout.port"):
+    with pytest.raises(ConfigError, match=r"fanout\.port"):
         parse_config({}, "x.yaml", environ={"COURTSIDE_FANOUT__PORT": "many"})
 
 
