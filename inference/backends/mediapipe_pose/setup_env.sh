@@ -18,7 +18,6 @@ rm -rf "$venv"
 site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 echo "$repo" > "$site/courtside-repo.pth"
 # --no-deps cannot tell whether the list is complete: import what the service imports.
-"$venv/bin/python" -c 'import mediapipe.python.solutions.pose, courtside.config, inference.runtime.consumer' \
-  2>/dev/null || { "$venv/bin/python" -c 'import mediapipe.python.solutions.pose, courtside.config, inference.runtime.consumer'; exit 1; }
+"$venv/bin/python" -c 'import mediapipe.python.solutions.pose, courtside.config, inference.runtime.consumer'
 echo "$stamp_want" > "$venv/.courtside-stamp"
 echo "built $venv"
