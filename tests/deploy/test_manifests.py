@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from courtside.config import load_config
+from inference.backends import ENVIRONMENTS
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "compose.yaml").read_text())
@@ -74,3 +75,17 @@ def test_requirement_files_pin_what_the_main_environment_pins() -> None:
         for name, version in pins(path).items():
             if name in main:
                 assert main[name] == version, f"{path.name} pins {name}=={version}, main.txt {main[name]}"
+
+
+@pytest.mark.parametrize("backend", sorted(ENVIRONMENTS))
+def test_every_backend_environment_has_an_image_built_from_its_own_requirements(backend: str) -> None:
+    stages = _dockerfile_stages(REPO / "deploy" / "docker" / "Dockerfile")
+    stage = stages[f"inference-{backend}"]
+    setup = REPO / ENVIRONMENTS[backend][1]
+    requirements = setup.with_name("requirements.txt")
+    assert setup.is_file() and requirements.is_file()
+    copies = [re.match(r"COPY\s+(.+)\s+(\S+)$", line) for line in stage]
+    sources = [src for m in copies if m for src in m.group(1).split()]
+    assert str(requirements.relative_to(REPO)) in sources, f"inference-{backend} must install {requirements}"
+    assert all((REPO / src).exists() for src in sources)
+    assert any(line.startswith("ENTRYPOINT") and '"infer"' in line for line in stage)
