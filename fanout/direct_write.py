@@ -14,8 +14,8 @@ on the ASGI path: the client's sender task with its drop-oldest queue.
 This module is the only place that touches uvicorn internals: it subclasses
 uvicorn's sans-I/O WebSocket protocol (``uvicorn.protocols.websockets.
 websockets_sansio_impl``, the one uvicorn picks when ``websockets`` is installed)
-and reads its ``conn`` (the websockets ``ServerProtocol``), ``transport`` and
-``disconnected`` attributes. The app finds the fast path as an ASGI scope extension
+and reads its ``conn`` (the websockets ``ServerProtocol``) and ``transport``
+attributes. The app finds the fast path as an ASGI scope extension
 (:data:`EXTENSION`) and works without it (any other server): then every message
 takes the ASGI path.
 """
@@ -84,12 +84,13 @@ class DirectWriteProtocol(WebSocketsSansIOProtocol):
         """Write ``frame`` (from :func:`encode_frame`) if the connection is open and not congested.
 
         Returns False, writing nothing, when it is congested, closing (a close frame
-        was sent or received: the websockets state leaves OPEN) or gone; the caller
-        then queues the message for the sender task. Writing a whole frame in one
-        ``transport.write`` keeps frames from interleaving with uvicorn's own
-        (pong, ping, close), which it also writes whole and synchronously.
+        was sent or received: the websockets state leaves OPEN) or gone (the transport
+        is closing as soon as a read or write fails, before uvicorn hears of it in
+        ``connection_lost``); the caller then queues the message for the sender task.
+        Writing a whole frame in one ``transport.write`` keeps frames from interleaving
+        with uvicorn's own (pong, ping, close), which it also writes whole and synchronously.
         """
-        if self.congested or self.disconnected or self.conn.state is not State.OPEN:
+        if self.congested or self.transport.is_closing() or self.conn.state is not State.OPEN:
             return False
         self.transport.write(frame)
         return True
