@@ -10,7 +10,13 @@ Anchor: ``model.predict(source=clip, stream=True)`` on the same YOLO model objec
 iterating all results (Ultralytics decodes the video with OpenCV itself).
 
 Same model (yolo11n architecture), same imgsz/conf/threads, 720p clip, alternating
-runs, median of ``--runs``. ``--backend onnx`` serves the same architecture exported
+runs, median of ``--runs``.
+
+``--streams N`` (e.g. 4): N cameras each playing the clip. Courtside: N feeders, one
+consumer batching across the cameras (``batch`` = N). Anchor: N separate Ultralytics
+loops, as one would write them by hand: one thread and one model instance per stream
+(Ultralytics models are not thread-safe), all running at once. fps = all frames of all
+streams / wall time. ``--backend onnx`` serves the same architecture exported
 with ``inference.export`` through ONNX Runtime instead (a Courtside deployment
 choice; the anchor stays Ultralytics on PyTorch).
 
@@ -56,6 +62,22 @@ def ultralytics_stream_fps(runner: object, clip: Path) -> tuple[float, int]:
     return n / (time.perf_counter() - start), n
 
 
+def ultralytics_streams_fps(runners: list[object], clip: Path) -> tuple[float, int]:
+    """N hand-written Ultralytics loops at once, one thread and one model each."""
+    counts = [0] * len(runners)
+
+    def loop(i: int) -> None:
+        counts[i] = ultralytics_stream_fps(runners[i], clip)[1]
+
+    threads = [threading.Thread(target=loop, args=(i,), name=f"ultralytics-{i}") for i in range(len(runners))]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.perf_counter() - start), sum(counts)
+
+
 def _feeder(clip: Path, out: queue.Queue[tuple[bytes, int, int] | None]) -> None:
     """Thread: decode + JPEG-encode every frame (what ingest does), bounded hand-off."""
     with av.open(str(clip)) as container:
@@ -66,51 +88,65 @@ def _feeder(clip: Path, out: queue.Queue[tuple[bytes, int, int] | None]) -> None
     out.put(None)
 
 
-async def courtside_fps(url: str, config: ModelConfig, runner: object, clip: Path) -> tuple[float, int]:
+async def courtside_fps(url: str, config: ModelConfig, runner: object, clip: Path,
+                        streams: int = 1) -> tuple[float, int]:
+    """One feeder per stream; each stream keeps ``INFLIGHT`` frames in flight on its own cameras
+    when alone, one when several streams share the consumer (the batch is then the streams)."""
     nc = await nats.connect(url)
-    cameras = [f"cam{i}" for i in range(INFLIGHT)]
-    consumer = InferenceConsumer(config, runner, nc, cameras=cameras, instance="e2e")  # type: ignore[arg-type]
+    per_stream = INFLIGHT if streams == 1 else 1
+    cameras = {f"s{s}-cam{i}": s for s in range(streams) for i in range(per_stream)}
+    consumer = InferenceConsumer(config, runner, nc, cameras=list(cameras), instance="e2e")  # type: ignore[arg-type]
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     while consumer.state.value != "ready":  # noqa: ASYNC110 - polls plain state
         await asyncio.sleep(0.01)
-    frames: queue.Queue[tuple[bytes, int, int] | None] = queue.Queue(maxsize=4)
+    feeds: list[queue.Queue[tuple[bytes, int, int] | None]] = [queue.Queue(maxsize=4) for _ in range(streams)]
     done = asyncio.Event()
-    state = {"sent": 0, "received": 0, "eof": False}
+    sent = received = seq = 0
+    ended: set[int] = set()
     start = time.perf_counter()
-    thread = threading.Thread(target=_feeder, args=(clip, frames), name="bench-feeder", daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=_feeder, args=(clip, feed), name=f"bench-feeder-{i}", daemon=True)
+               for i, feed in enumerate(feeds)]
+    for thread in threads:
+        thread.start()
+
+    def check_done() -> None:
+        if len(ended) == streams and received == sent:
+            done.set()
 
     async def send(camera: str) -> None:
-        item = await asyncio.to_thread(frames.get)
+        nonlocal sent, seq
+        stream = cameras[camera]
+        item = await asyncio.to_thread(feeds[stream].get)
         if item is None:
-            state["eof"] = True
-            if state["received"] == state["sent"]:
-                done.set()
+            ended.add(stream)
+            check_done()
             return
         data, w, h = item
-        state["sent"] += 1
-        meta = FrameMeta(camera, state["sent"], now_ns(), w, h)
+        sent += 1
+        seq += 1
+        meta = FrameMeta(camera, seq, now_ns(), w, h)
         await nc.publish(frames_subject(camera), data, headers=meta.to_headers())
 
     async def on_annotation(msg: nats.aio.msg.Msg) -> None:
-        state["received"] += 1
-        if state["eof"]:
-            if state["received"] == state["sent"]:
-                done.set()
+        nonlocal received
+        received += 1
+        camera = msg.headers["Cs-Camera"]  # type: ignore[index]
+        if cameras[camera] in ended:
+            check_done()
         else:
-            await send(msg.headers["Cs-Camera"])  # type: ignore[index]
+            await send(camera)
 
     await nc.subscribe(annotations_filter(model=config.name), cb=on_annotation)
-    for camera in cameras:
-        await send(camera)
+    await asyncio.gather(*(send(camera) for camera in cameras))
     await asyncio.wait_for(done.wait(), 600)
     elapsed = time.perf_counter() - start
     stop.set()
     await task
     await nc.close()
-    thread.join()
-    return state["received"] / elapsed, state["received"]
+    for thread in threads:
+        thread.join()
+    return received / elapsed, received
 
 
 async def main() -> None:
@@ -120,14 +156,16 @@ async def main() -> None:
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backend", choices=["ultralytics", "onnx"], default="ultralytics")
+    parser.add_argument("--streams", type=int, default=1, help="cameras playing the clip at once")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     clip = court_clip(seconds=args.seconds)
-    config = ModelConfig(name="e2e", weights="yolo11n.yaml", imgsz=args.imgsz, threads=args.threads, batch=1,
-                         max_wait_ms=0, max_age_ms=60_000)
+    config = ModelConfig(name="e2e", weights="yolo11n.yaml", imgsz=args.imgsz, threads=args.threads,
+                         batch=args.streams, max_wait_ms=0 if args.streams == 1 else 20, max_age_ms=60_000)
     runner = call_in_fresh_thread("load", create_runner, config)  # torch never on the main thread
-    call_in_fresh_thread("ultralytics", ultralytics_stream_fps, runner, clip)
-    anchor_runner = runner
+    anchor_runners = [runner] + [call_in_fresh_thread("load", create_runner, config)
+                                 for _ in range(args.streams - 1)]
+    call_in_fresh_thread("ultralytics", ultralytics_streams_fps, anchor_runners, clip)
     if args.backend == "onnx":
         tmp = tempfile.TemporaryDirectory()
         onnx_path = call_in_fresh_thread("export", export_onnx, "yolo11n.yaml", Path(tmp.name) / "m.onnx",
@@ -138,14 +176,15 @@ async def main() -> None:
     anchor: list[float] = []
     with EmbeddedNats() as server:
         for run in range(args.runs):
-            fps_a, n_a = call_in_fresh_thread("ultralytics", ultralytics_stream_fps, anchor_runner, clip)
-            fps_c, n_c = await courtside_fps(server.url, config, runner, clip)
+            fps_a, n_a = call_in_fresh_thread("ultralytics", ultralytics_streams_fps, anchor_runners, clip)
+            fps_c, n_c = await courtside_fps(server.url, config, runner, clip, args.streams)
             anchor.append(fps_a)
             ours.append(fps_c)
             print(f"run {run + 1}: courtside {fps_c:.2f} fps ({n_c} frames), ultralytics stream {fps_a:.2f} fps "
                   f"({n_a} frames)", flush=True)
     c, a = median(ours), median(anchor)
-    print(f"clip {clip.name}, imgsz {args.imgsz}, threads {args.threads}, courtside backend {args.backend}")
+    print(f"clip {clip.name}, {args.streams} stream(s), imgsz {args.imgsz}, threads {args.threads}, "
+          f"courtside backend {args.backend} (batch {config.batch}, decode {config.decode})")
     print(result_line("e2e_fps", c, a, c / a))
 
 
