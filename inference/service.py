@@ -25,7 +25,8 @@ async def run(config: CourtsideConfig, model: ModelConfig, nats_url: str, stop: 
     nc = await connect(nats_url, f"inference-{instance}")
     try:
         await ensure_stream(nc, ANNOTATIONS)
-        log.info("%s: loading %s backend (%s, %s)", model.name, model.backend, model.weights, model.task)
+        # The runner logs what it actually loaded (some backends ignore ``weights``).
+        log.info("%s: loading the %s backend (task %s)", model.name, model.backend, model.task)
         # A thread that exits: torch's OpenMP pool must live only in the consumer's model thread.
         runner = await run_in_fresh_thread(f"load-{model.name}", create_runner, model)
         if stop.is_set():
