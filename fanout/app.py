@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from courtside.config import CourtsideConfig
 from fanout import api, ws_session
+from fanout.api_docs import mount_api_docs
 from fanout.limits import Limits
 from fanout.pages import WEB_DIR, mount_pages
 from fanout.runtime import FanoutRuntime
@@ -33,11 +34,12 @@ def create_app(config: CourtsideConfig, nats_url: str, *, limits: Limits | None 
     app = FastAPI(title="Courtside fanout", version="1",
                   description="Live annotations and video of padel courts over WebSocket (`/ws`, "
                               "protocol v1), camera and model state, operations endpoints.",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None)  # /docs from local assets: mount_api_docs
     if config.fanout.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(config.fanout.cors_origins),
                            allow_methods=["GET"], allow_headers=["Authorization"])
     app.include_router(api.router)
+    mount_api_docs(app)
     app.add_middleware(ws_session.LiveSocketMiddleware, path="/ws")
     mount_pages(app, web_dir or config.fanout.web_dir or WEB_DIR)
     return app
