@@ -16,8 +16,11 @@ A trial at N clients passes when p99 < 50 ms and >= 97 % of the expected
 messages arrived. The largest passing N is found by a geometric search
 (bracket, then bisection to ~8 %) with short windows; each server is searched
 ``--runs`` times, alternating with the other server so that both meet the same
-background load, and the median is reported. The last line is
-``RESULT fanout_clients=<v> anchor=<v> ratio=<v>``.
+background load, and the median is reported. Before each search, a cost trial
+at ``--cost-clients`` (a load both servers carry) measures the server's CPU
+microseconds per client-message (user + system time of its process / messages the
+clients received): steadier than client counts on a shared machine. The last line
+is ``RESULT fanout_clients=<v> anchor=<v> ratio=<v>``.
 """
 
 from __future__ import annotations
