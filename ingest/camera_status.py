@@ -30,8 +30,9 @@ class RateMeter:
         self.window_s = window_s
         self._times: deque[float] = deque()
 
-    def add(self, t: float) -> None:
-        self._times.append(t)
+    def add(self, t: float, count: int = 1) -> None:
+        """Record ``count`` events at time ``t``."""
+        self._times.extend([t] * count)
         self._trim(t)
 
     def rate(self, now: float) -> float:
@@ -134,10 +135,11 @@ class CameraStatus:
         if self._state != CameraState.LIVE:
             self.set_state(CameraState.LIVE, "")
 
-    def frame_published(self, now: float) -> None:
+    def frames_published(self, count: int, now: float) -> None:
+        """``count`` frames were published at ``now`` (one call per publishing pass)."""
         with self._lock:
-            self.frames += 1
-            self._meter.add(now)
+            self.frames += count
+            self._meter.add(now, count)
 
     def count_dropped(self, n: int = 1) -> None:
         with self._lock:

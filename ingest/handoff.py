@@ -1,9 +1,15 @@
-"""The bridge from a camera's worker thread to the event loop.
+"""The bridge from the cameras' worker threads to the event loop.
 
-Bounded with a drop-oldest policy: when the publisher falls behind, the oldest
-pending frame is discarded (and counted) so the newest is always published and
-latency never grows. :class:`DropOldestQueue` is the pure, thread-safe part;
-:class:`Handoff` adds the asyncio wake-up.
+Each camera has its own bounded drop-oldest queue: when the publisher falls
+behind, that camera's oldest pending frame is discarded (and counted) so its
+newest is always published and latency never grows, and no camera can crowd
+out another. All cameras share one :class:`Doorbell`: a frame finished while a
+wake-up is already on its way rings nothing, so one loop wake-up (a syscall
+and a task switch) serves every frame that arrived in the meantime, whatever
+camera it came from.
+
+:class:`DropOldestQueue` is the pure, thread-safe part; :class:`Doorbell` and
+:class:`Handoff` add the asyncio wake-up.
 """
 
 from __future__ import annotations
@@ -42,19 +48,63 @@ class DropOldestQueue(Generic[T]):
         with self._lock:
             return self._items.popleft() if self._items else None
 
+    def pop_all(self) -> list[T]:
+        """Every pending item, oldest first (empty list when none)."""
+        with self._lock:
+            if not self._items:
+                return []
+            items = list(self._items)
+            self._items.clear()
+            return items
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
 
 
-class Handoff(Generic[T]):
-    """A :class:`DropOldestQueue` filled from any thread and awaited on one event loop."""
+class Doorbell:
+    """Wakes one waiter on an event loop from any thread, coalescing rings.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, maxsize: int = 2) -> None:
+    A ring while a wake-up is already pending costs a flag test: the waiter will
+    see every item put before it runs.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self.queue: DropOldestQueue[T] = DropOldestQueue(maxsize)
         self._ready = asyncio.Event()
-        self._wake_pending = False  # a wake-up is already on its way to the loop
+        self._pending = False  # a wake-up is on its way to the loop
+
+    def ring(self) -> None:
+        """From any thread, after the item is in its queue."""
+        if self._pending:
+            return
+        self._pending = True
+        try:
+            self._loop.call_soon_threadsafe(self._wake)
+        except RuntimeError:  # the loop is closed: the service is shutting down
+            pass
+
+    def _wake(self) -> None:
+        self._ready.set()
+
+    async def wait(self) -> None:
+        """Return once a ring has arrived since the last return. On the loop only.
+
+        The pending flag is cleared before the caller looks at its queues, so an item
+        put after that look always rings again: nothing is left waiting unseen.
+        """
+        await self._ready.wait()
+        self._ready.clear()
+        self._pending = False
+
+
+class Handoff(Generic[T]):
+    """One camera's :class:`DropOldestQueue`, filled from any thread, announced on a doorbell."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, maxsize: int = 2,
+                 doorbell: Doorbell | None = None) -> None:
+        self.queue: DropOldestQueue[T] = DropOldestQueue(maxsize)
+        self.doorbell = doorbell if doorbell is not None else Doorbell(loop)
 
     @property
     def dropped(self) -> int:
@@ -63,26 +113,16 @@ class Handoff(Generic[T]):
     def put(self, item: T) -> bool:
         """Called from a worker thread. Returns True when an older item was dropped."""
         dropped = self.queue.put(item)
-        if not self._wake_pending:  # one wake-up (a syscall) is enough for any number of items
-            self._wake_pending = True
-            try:
-                self._loop.call_soon_threadsafe(self._wake)
-            except RuntimeError:  # the loop is closed: the service is shutting down
-                pass
+        self.doorbell.ring()
         return dropped
 
-    def _wake(self) -> None:
-        self._wake_pending = False
-        self._ready.set()
+    def pop_all(self) -> list[T]:
+        return self.queue.pop_all()
 
     async def get(self) -> T:
-        """The oldest pending item, waiting for one if needed."""
+        """The oldest pending item, waiting for one if needed (a handoff with its own doorbell)."""
         while True:
             item = self.queue.pop()
             if item is not None:
                 return item
-            self._ready.clear()
-            item = self.queue.pop()
-            if item is not None:
-                return item
-            await self._ready.wait()
+            await self.doorbell.wait()

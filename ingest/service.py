@@ -1,8 +1,8 @@
 """The ingest service: every configured camera -> ``frames.<camera>``, plus heartbeat and HTTP.
 
-Start order: NATS -> cameras (publisher tasks, then worker threads; ``whip://``
-cameras wait for a publisher) -> heartbeat, stall watchdog -> HTTP (health,
-metrics, WHIP). Stop in reverse, within about 2 s: HTTP and WHIP sessions close, workers are told to stop and joined (a thread stuck in a
+Start order: NATS -> cameras (hand-off queues, worker threads; ``whip://``
+cameras wait for a publisher), the one frame-publishing task -> heartbeat,
+stall watchdog -> HTTP (health, metrics, WHIP). Stop in reverse, within about 2 s: HTTP and WHIP sessions close, workers are told to stop and joined (a thread stuck in a
 blocking read is abandoned: it is a daemon and owns no shared state), then a
 last ``stopping`` heartbeat and the NATS connection.
 """
@@ -28,19 +28,19 @@ from courtside.natsio import connect, heartbeat_loop, now_ns
 from ingest.camera_status import CameraSnapshot, CameraStatus
 from ingest.camera_worker import CameraWorker
 from ingest.demo_clip import resolve_demo_url
-from ingest.handoff import Handoff
+from ingest.handoff import Doorbell, Handoff
 from ingest.health import service_state
 from ingest.http_api import HttpServer, create_app
 from ingest.jpeg_encoder import EncodedFrame
 from ingest.metrics import build_registry
-from ingest.publisher import FramePublisher
+from ingest.publisher import FramePublisher, publish_forever
 from ingest.whip_api import router as whip_router
 from ingest.whip_hub import WhipHub
 
 log = logging.getLogger(__name__)
 
 SERVICE = "ingest"
-#: Frames waiting between a worker and the publisher (drop-oldest beyond this).
+#: Frames of one camera waiting between its worker and the publisher (drop-oldest beyond this).
 HANDOFF_SIZE = 2
 #: Seconds the shutdown waits for worker threads before abandoning them.
 JOIN_TIMEOUT_S = 1.0
@@ -62,7 +62,6 @@ class Camera:
     handoff: Handoff[EncodedFrame]
     publisher: FramePublisher
     worker: CameraWorker | None = None
-    task: asyncio.Task[None] | None = None
 
 
 class IngestService:
@@ -116,17 +115,19 @@ class IngestService:
             except RuntimeError:  # loop closed during shutdown
                 pass
 
+        doorbell = Doorbell(loop)  # one loop wake-up serves the frames of every camera
         for cfg in self.config.cameras:
             status = CameraStatus(cfg.id, cfg.scheme, on_change=changed)
-            handoff: Handoff[EncodedFrame] = Handoff(loop, HANDOFF_SIZE)
-            cam = Camera(cfg, status, handoff, FramePublisher(self.nc, cfg.id, handoff, status))
-            cam.task = asyncio.create_task(cam.publisher.run(), name=f"publish-{cfg.id}")
-            if cfg.scheme == "whip":
-                self.whip.add_camera(cfg, status, handoff)
+            handoff: Handoff[EncodedFrame] = Handoff(loop, HANDOFF_SIZE, doorbell)
+            self.cameras[cfg.id] = Camera(cfg, status, handoff, FramePublisher(self.nc, cfg.id, handoff, status))
+        publishers = [cam.publisher for cam in self.cameras.values()]
+        self._tasks.append(asyncio.create_task(publish_forever(doorbell, publishers), name="publish-frames"))
+        for cam in self.cameras.values():
+            if cam.config.scheme == "whip":
+                self.whip.add_camera(cam.config, cam.status, cam.handoff)
             else:
-                cam.worker = CameraWorker(cfg, status, handoff, self._resolve_demo)
+                cam.worker = CameraWorker(cam.config, cam.status, cam.handoff, self._resolve_demo)
                 cam.worker.start()
-            self.cameras[cfg.id] = cam
         self._tasks.append(asyncio.create_task(heartbeat_loop(self.nc, self.heartbeat), name="heartbeat"))
         self._tasks.append(asyncio.create_task(self._beat_on_change(), name="heartbeat-on-change"))
         self._tasks.append(asyncio.create_task(self._watch_stalls(), name="stall-watchdog"))
@@ -172,10 +173,9 @@ class IngestService:
         for worker in workers:
             if not await asyncio.to_thread(worker.join, max(0.0, deadline - time.monotonic())):
                 log.warning("%s: worker still blocked in a read; abandoning it", worker.config.id)
-        tasks = self._tasks + [c.task for c in self.cameras.values() if c.task is not None]
-        for task in tasks:
+        for task in self._tasks:
             task.cancel()
-        for task in tasks:
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for cam in self.cameras.values():

@@ -60,7 +60,7 @@ def test_stall_check_never_overrides_a_reconnect() -> None:
 
 def test_heartbeat_entry_has_the_contract_fields() -> None:
     status = CameraStatus("cam-1", "file")
-    status.frame_published(1.0)
+    status.frames_published(1, 1.0)
     status.count_dropped()
     entry = status.snapshot(1.5).heartbeat_entry()
     assert set(entry) >= {"state", "reason", "fps", "frames", "dropped"}

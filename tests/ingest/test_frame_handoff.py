@@ -1,7 +1,7 @@
 import asyncio
 import threading
 
-from ingest.handoff import DropOldestQueue, Handoff
+from ingest.handoff import Doorbell, DropOldestQueue, Handoff
 
 
 def test_drop_oldest_keeps_the_newest_and_counts() -> None:
@@ -47,3 +47,44 @@ async def test_handoff_delivers_in_order_and_drops_when_slow() -> None:
     got = [await asyncio.wait_for(handoff.get(), 1.0) for _ in range(2)]
     assert got == [98, 99]
     assert handoff.dropped == 98
+
+
+def test_pop_all_takes_everything_oldest_first() -> None:
+    queue: DropOldestQueue[int] = DropOldestQueue(3)
+    assert queue.pop_all() == []
+    for i in range(4):
+        queue.put(i)
+    assert queue.pop_all() == [1, 2, 3]
+    assert len(queue) == 0
+
+
+async def test_one_doorbell_serves_many_cameras_with_one_wakeup() -> None:
+    loop = asyncio.get_running_loop()
+    doorbell = Doorbell(loop)
+    handoffs: list[Handoff[int]] = [Handoff(loop, 2, doorbell) for _ in range(3)]
+    calls = 0
+    real = loop.call_soon_threadsafe
+
+    def counting(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        return real(*args)  # type: ignore[arg-type]
+
+    loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+    try:
+        def produce() -> None:
+            for i, handoff in enumerate(handoffs):
+                handoff.put(i)
+
+        producer = threading.Thread(target=produce)
+        producer.start()
+        producer.join(2.0)  # blocks the loop on purpose: every put happens before it runs again
+        await asyncio.wait_for(doorbell.wait(), 2.0)
+    finally:
+        del loop.call_soon_threadsafe
+    assert calls == 1
+    assert [h.pop_all() for h in handoffs] == [[0], [1], [2]]
+    # After the wait returned, the next put rings again.
+    handoffs[1].put(9)
+    await asyncio.wait_for(doorbell.wait(), 2.0)
+    assert handoffs[1].pop_all() == [9]
