@@ -2,8 +2,9 @@
 
 Runs the real default (courtside/embedded.yaml): embedded nats-server, the demo court
 source, the Ultralytics consumer whose default weights cannot be downloaded here (so
-it must fall back to the untrained architecture and say so), and fanout. Only the
-ports are moved to free ones.
+it must fall back to the untrained architecture and say so), real footage (a cyclist)
+served by the pretrained OpenCV and MediaPipe consumers from their own environments,
+and fanout. Only the ports are moved to free ones.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -63,14 +65,19 @@ async def test_up_runs_the_embedded_default_and_ctrl_c_stops_everything(tmp_path
         up = subprocess.Popen([sys.executable, "-m", "courtside", "up"], env=env, stdout=log,
                               stderr=subprocess.STDOUT)
     try:
-        annotation = await _first_annotation(port, up)
-        assert annotation["camera"] == "court-1" and annotation["model"] == "yolo"
-        assert annotation["weights"] == "untrained", "no weights can be downloaded here: must say untrained"
+        seen = await _annotations_until_every_model(port, up, {"yolo", "people", "pose"})
+        yolo, people, pose = seen["yolo"], seen["people"], seen["pose"]
+        assert yolo["camera"] == "court-1"
+        assert yolo["weights"] == "untrained", "no weights can be downloaded here: must say untrained"
+        assert people["camera"] == pose["camera"] == "street-1"
+        assert people["weights"] == pose["weights"] == "trained", "models shipped in their packages are pretrained"
+        (person,) = pose["objects"]  # the cyclist's pose, from real footage, with no download
+        assert len(person["keypoints"]) == 17
         async with httpx.AsyncClient() as client:
             cameras = (await client.get(f"http://127.0.0.1:{port}/api/cameras")).json()
         assert "court-1" in json.dumps(cameras)
         family = _descendants(up.pid)
-        assert len(family) >= 4, f"expected nats-server, ingest, inference, fanout; got {family}"
+        assert len(family) >= 6, f"expected nats-server, ingest, 3 consumers, fanout; got {family}"
 
         started = time.monotonic()
         up.send_signal(signal.SIGINT)
@@ -91,8 +98,11 @@ async def test_up_runs_the_embedded_default_and_ctrl_c_stops_everything(tmp_path
     assert "Traceback" not in text, text[-3000:]
 
 
-async def _first_annotation(port: int, up: subprocess.Popen[bytes]) -> dict[str, object]:
-    deadline = time.monotonic() + 200
+async def _annotations_until_every_model(port: int, up: subprocess.Popen[bytes],
+                                         models: set[str]) -> dict[str, dict[str, Any]]:
+    """The first annotation of each model in ``models`` (for pose: the first with a person)."""
+    deadline = time.monotonic() + 240
+    seen: dict[str, dict[str, Any]] = {}
     while time.monotonic() < deadline:
         assert up.poll() is None, "courtside up exited early"
         try:
@@ -100,8 +110,13 @@ async def _first_annotation(port: int, up: subprocess.Popen[bytes]) -> dict[str,
                 await ws.send(json.dumps({"v": 1, "op": "subscribe"}))
                 while time.monotonic() < deadline:
                     data = json.loads(await asyncio.wait_for(ws.recv(), timeout=120))
-                    if data.get("type") == "annotation":
-                        return data["annotation"]  # type: ignore[no-any-return]
+                    if data.get("type") != "annotation":
+                        continue
+                    ann = data["annotation"]
+                    if ann["model"] in models - set(seen) and (ann["model"] != "pose" or ann["objects"]):
+                        seen[ann["model"]] = ann
+                    if set(seen) == models:
+                        return seen
         except (OSError, websockets.InvalidStatus, websockets.InvalidHandshake):
             await asyncio.sleep(0.5)
-    raise TimeoutError("no annotation from `courtside up`")
+    raise TimeoutError(f"`courtside up`: no annotation from {sorted(models - set(seen))}")
