@@ -62,7 +62,7 @@ async def test_up_runs_the_embedded_default_and_ctrl_c_stops_everything(tmp_path
     env.pop("COURTSIDE_NATS__URL", None)
     log_path = tmp_path / "up.log"
     with log_path.open("wb") as log:
-        up = subprocess.Popen([sys.executable, "-m", "courtside", "up"], env=env, stdout=log,
+        up = subprocess.Popen([sys.executable, "-m", "courtside", "up"], env=env, stdout=log,  # noqa: ASYNC220 - returns at once; the test signals it
                               stderr=subprocess.STDOUT)
     try:
         seen = await _annotations_until_every_model(port, up, {"yolo", "people", "pose"})
@@ -86,7 +86,7 @@ async def test_up_runs_the_embedded_default_and_ctrl_c_stops_everything(tmp_path
         assert code == 0
         assert elapsed < 5.0, f"shutdown took {elapsed:.1f} s"
         deadline = time.monotonic() + 1
-        while any(_alive(p) for p in family) and time.monotonic() < deadline:
+        while any(_alive(p) for p in family) and time.monotonic() < deadline:  # noqa: ASYNC110 - polls /proc
             await asyncio.sleep(0.05)
         assert not [p for p in family if _alive(p)], "processes outlived `courtside up`"
     finally:
