@@ -260,7 +260,7 @@ def main() -> None:
     parser.add_argument("--cameras", default="1,8")
     parser.add_argument("--child", choices=["consumer", "responder"])
     parser.add_argument("--nats")
-    args, rest = parser.parse_known_args()
+    args, _ = parser.parse_known_args()
     if args.child == "consumer":
         asyncio.run(_consumer_main(args.nats, args.cameras.split(",")))
     elif args.child == "responder":
