@@ -111,7 +111,7 @@ class Hub:
 
     # -- dispatch (hot path) ----------------------------------------------------------------
     def publish_annotation(self, camera: str, model: str, text: str) -> int:
-        """Enqueue one encoded annotation for every client that wants ``camera``/``model``."""
+        """Offer one encoded annotation to every client that wants ``camera``/``model`` (framed once)."""
         size = len(text)
         frame = encode_frame(text)
         n = 0
@@ -124,7 +124,7 @@ class Hub:
         return n
 
     def publish_video(self, camera: str, message: bytes) -> int:
-        """Enqueue one packed video message for every client watching ``camera``."""
+        """Offer one packed video message to every client watching ``camera`` (framed once)."""
         size = len(message)
         frame = encode_frame(message)
         n = 0
