@@ -65,8 +65,9 @@ class DropOldestQueue(Generic[T]):
 class Doorbell:
     """Wakes one waiter on an event loop from any thread, coalescing rings.
 
-    A ring while a wake-up is already pending costs a flag test: the waiter will
-    see every item put before it runs.
+    After a ring has woken the loop, further rings are silent (a flag test, no
+    syscall) until the waiter calls :meth:`rearm`, which it does just before it
+    looks at its queues: an item put after that look always rings again.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -88,13 +89,12 @@ class Doorbell:
         self._ready.set()
 
     async def wait(self) -> None:
-        """Return once a ring has arrived since the last return. On the loop only.
-
-        The pending flag is cleared before the caller looks at its queues, so an item
-        put after that look always rings again: nothing is left waiting unseen.
-        """
+        """Return once a ring has arrived; rings stay silent until :meth:`rearm`. On the loop only."""
         await self._ready.wait()
         self._ready.clear()
+
+    def rearm(self) -> None:
+        """Let the next ring wake the loop. Call right before looking at the queues. On the loop only."""
         self._pending = False
 
 
@@ -122,6 +122,7 @@ class Handoff(Generic[T]):
     async def get(self) -> T:
         """The oldest pending item, waiting for one if needed (a handoff with its own doorbell)."""
         while True:
+            self.doorbell.rearm()
             item = self.queue.pop()
             if item is not None:
                 return item

@@ -83,8 +83,9 @@ async def test_one_doorbell_serves_many_cameras_with_one_wakeup() -> None:
     finally:
         del loop.call_soon_threadsafe
     assert calls == 1
+    doorbell.rearm()
     assert [h.pop_all() for h in handoffs] == [[0], [1], [2]]
-    # After the wait returned, the next put rings again.
+    # Once rearmed, the next put rings again.
     handoffs[1].put(9)
     await asyncio.wait_for(doorbell.wait(), 2.0)
     assert handoffs[1].pop_all() == [9]
