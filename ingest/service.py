@@ -40,8 +40,10 @@ from ingest.whip_hub import WhipHub
 log = logging.getLogger(__name__)
 
 SERVICE = "ingest"
-#: Frames of one camera waiting between its worker and the publisher (drop-oldest beyond this).
-HANDOFF_SIZE = 2
+#: Frames of one camera waiting between its worker and the publisher (drop-oldest beyond this):
+#: a busy publisher passes every PUBLISH_HOLD_S (10 ms), in which a 120 fps camera makes
+#: up to 2 frames; one more absorbs a late pass.
+HANDOFF_SIZE = 3
 #: Seconds the shutdown waits for worker threads before abandoning them.
 JOIN_TIMEOUT_S = 1.0
 #: Minimum seconds between two extra heartbeats sent on camera state changes.
