@@ -49,6 +49,12 @@ class OpenOptions:
         """Seconds of packets without a decoded picture before the stream counts as corrupt."""
         return max(self.read_timeout_s, MIN_NO_PICTURE_S)
 
+    def pyav_timeout(self) -> tuple[float, float] | None:
+        """PyAV's (open, read) timeouts: live sources only. PyAV enforces them with an
+        interrupt callback that takes the GIL on every I/O check (about once per packet),
+        one more hand-off per frame that a local file, which cannot hang, does not need."""
+        return (self.open_timeout_s, self.read_timeout_s) if self.live else None
+
     def container_options(self) -> dict[str, str]:
         if not self.live:
             return {}
@@ -117,7 +123,7 @@ class AvSource:
     def __enter__(self) -> AvSource:
         try:
             container = av.open(self._url, "r", options=self._options.container_options(),
-                                timeout=(self._options.open_timeout_s, self._options.read_timeout_s))
+                                timeout=self._options.pyav_timeout())
         except Exception as exc:
             raise translate(exc, "open") from None
         if not container.streams.video:
