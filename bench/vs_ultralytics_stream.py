@@ -157,11 +157,13 @@ async def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backend", choices=["ultralytics", "onnx"], default="ultralytics")
     parser.add_argument("--streams", type=int, default=1, help="cameras playing the clip at once")
+    parser.add_argument("--batch", type=int, help="consumer micro-batch (default: --streams)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     clip = court_clip(seconds=args.seconds)
     config = ModelConfig(name="e2e", weights="yolo11n.yaml", imgsz=args.imgsz, threads=args.threads,
-                         batch=args.streams, max_wait_ms=0 if args.streams == 1 else 20, max_age_ms=60_000)
+                         batch=args.batch or args.streams, max_wait_ms=0 if args.streams == 1 else 20,
+                         max_age_ms=60_000)
     runner = call_in_fresh_thread("load", create_runner, config)  # torch never on the main thread
     anchor_runners = [runner] + [call_in_fresh_thread("load", create_runner, config)
                                  for _ in range(args.streams - 1)]
