@@ -39,6 +39,26 @@ def _int(headers: Mapping[str, str], name: str, minimum: int = 0) -> int:
     return value
 
 
+def frame_headers(camera: str, seq: int, ts: int, width: int, height: int, pts: float | None = None,
+                  encoding: str = JPEG) -> dict[str, str]:
+    """The headers of one frame on ``frames.<camera>``, from values already validated.
+
+    The one place the header layout is written: :meth:`FrameMeta.to_headers` validates and
+    calls it; a publisher that validated the camera once may call it per frame.
+    """
+    headers = {
+        CAMERA: camera,
+        SEQ: str(seq),
+        TS: str(ts),
+        WIDTH: str(width),
+        HEIGHT: str(height),
+        ENCODING: encoding,
+    }
+    if pts is not None:
+        headers[PTS] = repr(float(pts))
+    return headers
+
+
 @dataclass(frozen=True, slots=True)
 class FrameMeta:
     """Everything a consumer knows about a frame besides its JPEG bytes."""
@@ -63,17 +83,7 @@ class FrameMeta:
 
     def to_headers(self) -> dict[str, str]:
         """Headers for ``frames.<camera>``."""
-        headers = {
-            CAMERA: self.camera,
-            SEQ: str(self.seq),
-            TS: str(self.ts),
-            WIDTH: str(self.width),
-            HEIGHT: str(self.height),
-            ENCODING: self.encoding,
-        }
-        if self.pts is not None:
-            headers[PTS] = repr(float(self.pts))
-        return headers
+        return frame_headers(self.camera, self.seq, self.ts, self.width, self.height, self.pts, self.encoding)
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str] | None) -> FrameMeta:

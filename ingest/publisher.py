@@ -29,7 +29,7 @@ from typing import Protocol
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 
-from contracts.headers import CAMERA, ENCODING, HEIGHT, JPEG, PTS, SEQ, TS, WIDTH, FrameMeta
+from contracts.headers import FrameMeta, frame_headers
 from contracts.subjects import frames_subject
 from ingest.camera_status import CameraStatus
 from ingest.handoff import Doorbell, Handoff
@@ -45,31 +45,17 @@ PUBLISH_HOLD_S = 0.01
 class FrameHeaders:
     """Builds the headers of one camera's frames, equal to :meth:`FrameMeta.to_headers`.
 
-    The camera name is validated once, here, instead of per frame; the per-frame work
-    is three number-to-text conversions (two more when the size changes).
+    The camera name is validated once, here, instead of per frame (constructing a
+    :class:`FrameMeta` per frame re-validates it); the layout is the contract's
+    :func:`~contracts.headers.frame_headers`.
     """
 
     def __init__(self, camera: str) -> None:
         FrameMeta(camera=camera, seq=0, ts=0, width=1, height=1)  # validates the name
         self._camera = camera
-        self._size = (0, 0)
-        self._size_text = ("0", "0")
 
     def build(self, seq: int, frame: EncodedFrame) -> dict[str, str]:
-        if (frame.width, frame.height) != self._size:
-            self._size = (frame.width, frame.height)
-            self._size_text = (str(frame.width), str(frame.height))
-        headers = {
-            CAMERA: self._camera,
-            SEQ: str(seq),
-            TS: str(frame.ts_ns),
-            WIDTH: self._size_text[0],
-            HEIGHT: self._size_text[1],
-            ENCODING: JPEG,
-        }
-        if frame.pts is not None:
-            headers[PTS] = repr(float(frame.pts))
-        return headers
+        return frame_headers(self._camera, seq, frame.ts_ns, frame.width, frame.height, frame.pts)
 
 
 class FramePublisher:
