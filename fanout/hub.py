@@ -112,10 +112,13 @@ class Hub:
     # -- dispatch (hot path) ----------------------------------------------------------------
     def publish_annotation(self, camera: str, model: str, text: str) -> int:
         """Offer one encoded annotation to every client that wants ``camera``/``model`` (framed once)."""
+        wanting = self._ann.get(camera, ())
+        if not wanting and not self._ann_all:
+            return 0  # nobody watches this camera: no framing
         size = len(text)
         frame = encode_frame(text)
         n = 0
-        for channel in chain(self._ann.get(camera, ()), self._ann_all):
+        for channel in chain(wanting, self._ann_all):
             models = channel.subscription.models
             if models is None or model in models:
                 channel.offer(text, size, frame)
@@ -125,10 +128,13 @@ class Hub:
 
     def publish_video(self, camera: str, message: bytes) -> int:
         """Offer one packed video message to every client watching ``camera`` (framed once)."""
+        watching = self._video.get(camera, ())
+        if not watching and not self._video_all:
+            return 0  # the last viewer left while frames were in flight: no framing (a copy of the JPEG)
         size = len(message)
         frame = encode_frame(message)
         n = 0
-        for channel in chain(self._video.get(camera, ()), self._video_all):
+        for channel in chain(watching, self._video_all):
             channel.offer(message, size, frame)
             n += 1
         self.delivered += n
