@@ -1,5 +1,8 @@
-# The two commands of the README. Each installs what it needs, idempotently.
-.PHONY: up test lint
+# The two commands of the README, and the gates CI runs before the tests. Each installs what it needs, idempotently.
+.PHONY: up test gates lint
+
+# Every Python package of the repository, for ruff (mypy's list is [tool.mypy] in pyproject.toml).
+PY_PACKAGES := contracts/courtside_contracts courtside ingest inference fanout analytics sdk bench tests
 
 up:
 	@scripts/bootstrap main
@@ -9,6 +12,13 @@ test:
 	@scripts/bootstrap test
 	.venv/bin/python -m pytest $(ARGS)
 
-lint:
-	.venv/bin/ruff check contracts courtside ingest inference fanout bench tests
+# Static checks, failing at the first: lint, strict types, the JS contract generated from
+# courtside_contracts, and the type check of web/ JavaScript against the SDK's .d.ts.
+gates:
+	@scripts/bootstrap test
+	.venv/bin/ruff check $(PY_PACKAGES)
 	.venv/bin/mypy
+	.venv/bin/python sdk/generate_js_contract.py --check
+	node_modules/.bin/tsc -p tsconfig.json
+
+lint: gates

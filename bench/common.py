@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import statistics
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -56,3 +59,76 @@ def court_clip(width: int = 1280, height: int = 720, fps: int = 30, seconds: int
 
 def result_line(metric: str, value: float, anchor: float, ratio: float) -> str:
     return f"RESULT {metric}={value:.4g} anchor={anchor:.4g} ratio={ratio:.4g}"
+
+
+def _proc_cpu_s(pid: int | str) -> float:
+    """User + system CPU seconds of process ``pid`` so far (0.0 once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_name(pid: int) -> str:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return str(pid)
+    words = [Path(a.decode(errors="replace")).name for a in argv if a]
+    if not words or not words[0].startswith("python"):
+        return words[0] if words else str(pid)
+    skip = {"-m", "--config", "--nats", "--cameras"}
+    words = [w for w in words[1:] if w not in skip and not w.endswith(".yaml") and ":" not in w and "," not in w]
+    return " ".join(words[:4]) if words else str(pid)
+
+
+def _children() -> list[int]:
+    pids: list[int] = []
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):
+            pids.extend(int(p) for p in (task / "children").read_text().split())
+    return pids
+
+
+def _machine_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of every core since boot, from ``/proc/stat``."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+class CpuSample:
+    """CPU seconds of this process, each direct child (by name) and the whole machine, between
+    :meth:`start` and :meth:`stop` (Linux ``/proc``). Tells whether a run was CPU-bound."""
+
+    def __init__(self) -> None:
+        self._start: dict[int, float] = {}
+        self._names: dict[int, str] = {}
+        self._wall = 0.0
+        self._machine = (0, 0)
+        self.cores_used: dict[str, float] = {}
+        self.machine_busy = float("nan")
+
+    def start(self) -> None:
+        pids = [os.getpid(), *_children()]
+        self._names = {pid: ("bench (observer)" if pid == os.getpid() else _proc_name(pid)) for pid in pids}
+        self._start = {pid: _proc_cpu_s(pid) for pid in pids}
+        self._machine = _machine_jiffies()
+        self._wall = time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        """Cores used per process over the window (CPU seconds / wall seconds)."""
+        wall = max(1e-9, time.monotonic() - self._wall)
+        self.cores_used = {self._names[pid]: (_proc_cpu_s(pid) - begin) / wall for pid, begin in self._start.items()}
+        busy, total = _machine_jiffies()
+        self.machine_busy = (busy - self._machine[0]) / max(1, total - self._machine[1]) * (os.cpu_count() or 1)
+        return self.cores_used
+
+    def report(self, indent: str = "  ") -> str:
+        """One line per process, then this process's children together and the whole machine (cores)."""
+        lines = [f"{indent}{name:<52} {cores:5.2f} cores" for name, cores in sorted(self.cores_used.items())]
+        lines.append(f"{indent}{'all of the above':<52} {sum(self.cores_used.values()):5.2f} cores")
+        lines.append(f"{indent}{'whole machine (other work included)':<52} {self.machine_busy:5.2f} of "
+                     f"{os.cpu_count()} cores")
+        return "\n".join(lines)

@@ -1,24 +1,29 @@
-"""Consumer throughput vs a bare ``model.predict`` loop on the same frames.
+"""Consumer throughput vs a bare loop doing the same per-frame work, same backend, same run.
 
 Courtside: frames (720p JPEG, as ingest publishes them) go through a real
-nats-server into :class:`InferenceConsumer` hosting the Ultralytics runner; a
-closed-loop feeder keeps ``--inflight`` frames outstanding (one per camera, so the
-newest-frame-wins slots never drop one) and publishes the next frame when an
-annotation comes back. Throughput = annotations per second.
+nats-server into :class:`InferenceConsumer`; a closed-loop feeder keeps
+``--inflight`` frames outstanding (one per camera, so the newest-frame-wins slots
+never drop one) and publishes the next frame when an annotation comes back.
+Throughput = annotations per second.
 
-Anchor: the same loaded YOLO model, ``model.predict(image)`` in a plain Python loop
-over the same frames already decoded (no JPEG, no NATS, no JSON).
+Like-for-like anchor (the RESULT lines): the same loaded runner in a plain Python
+loop doing what the consumer must do per frame: the JPEG bytes in, decode (at the
+reduced scale ``decode: auto`` asks for, as the consumer does), ``runner.infer``.
+The ratio is then the runtime's own overhead (NATS in and out, slots, batching,
+threads, JSON). Measured for two backends: ``torch`` (the ``ultralytics`` backend
+with ``options.runtime: torch``) and the default configuration (``runtime: auto``:
+ONNX Runtime on the CPU); the LAST RESULT line is the default's.
 
-Same model object, same predict arguments, same threads, alternating runs (each
-side's torch calls in a thread of its own, never the main thread); the
-median of ``--runs`` runs each. The consumer runs twice per round: with the
-default ``decode: auto`` (JPEGs decoded at the smallest libjpeg scale covering
-``imgsz``: 640x360 for these frames; the RESULT line) and with ``decode: full``
-(every pixel, as the anchor has them: isolates the runtime's own overhead). Weights: the yolo11n architecture (no weights can
-be downloaded here; an untrained model costs the same time per frame).
+Old anchor (reported as an extra line): Ultralytics' ``model.predict(image)`` on
+frames already decoded at full size (no JPEG, no NATS, no JSON), against the
+consumer on the default configuration: what a user's hand-written loop would give.
 
-Prints ``RESULT consumer_fps=<median> anchor=<bare fps> ratio=<consumer/bare>``.
-Goal: ratio >= 0.95 on CPU.
+Alternating runs, each side's model calls in a thread of its own (never the main
+thread), median of ``--runs``. Weights: the yolo11n architecture (no weights can be
+downloaded here; an untrained model costs the same time per frame).
+
+Prints ``RESULT consumer_fps_torch=... ratio=...`` then ``RESULT consumer_fps=<default
+backend> anchor=<bare loop, same backend> ratio=<consumer/bare>``. Goal: ratio >= 0.95.
 
 Run: ``.venv/bin/python -m bench.consumer_vs_bare [--frames 60] [--runs 5]``
 """
@@ -34,16 +39,18 @@ import av
 import nats
 import numpy as np
 import simplejpeg
+from courtside_contracts.headers import FrameMeta
+from courtside_contracts.subjects import annotations_filter, frames_subject
+from nats.aio.msg import Msg
 
 from bench.common import court_clip, median, result_line
-from contracts.headers import FrameMeta
-from contracts.subjects import annotations_filter, frames_subject
 from courtside.config import ModelConfig
 from courtside.nats_server import EmbeddedNats
 from courtside.natsio import now_ns
 from inference.backends import create_runner
+from inference.backends.base import Runner
 from inference.runtime.consumer import InferenceConsumer
-from inference.runtime.decode import decode_jpeg
+from inference.runtime.decode import decode_frame, decode_jpeg
 from inference.runtime.worker import call_in_fresh_thread
 
 
@@ -60,6 +67,7 @@ def load_frames(count: int) -> list[bytes]:
 
 
 def bare_fps(runner: object, images: list[np.ndarray]) -> float:
+    """Ultralytics' ``model.predict`` on decoded frames (the old anchor)."""
     model, args = runner.model, runner._predict_args  # type: ignore[attr-defined]
     start = time.perf_counter()
     for image in images:
@@ -67,11 +75,19 @@ def bare_fps(runner: object, images: list[np.ndarray]) -> float:
     return len(images) / (time.perf_counter() - start)
 
 
-async def consumer_fps(url: str, config: ModelConfig, runner: object, jpegs: list[bytes], inflight: int,
+def bare_same_work_fps(runner: Runner, jpegs: list[bytes], min_long_side: int | None) -> float:
+    """What the consumer does per frame, in a plain loop: decode the JPEG bytes, ``infer``."""
+    start = time.perf_counter()
+    for data in jpegs:
+        runner.infer([decode_frame(data, min_long_side).image])
+    return len(jpegs) / (time.perf_counter() - start)
+
+
+async def consumer_fps(url: str, config: ModelConfig, runner: Runner, jpegs: list[bytes], inflight: int,
                        warmup: int = 5) -> float:
     nc = await nats.connect(url)
     cameras = [f"cam{i}" for i in range(inflight)]
-    consumer = InferenceConsumer(config, runner, nc, cameras=cameras, instance="bench")  # type: ignore[arg-type]
+    consumer = InferenceConsumer(config, runner, nc, cameras=cameras, instance="bench")
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     while consumer.state.value != "ready":  # noqa: ASYNC110 - polls plain state
@@ -89,7 +105,7 @@ async def consumer_fps(url: str, config: ModelConfig, runner: object, jpegs: lis
         meta = FrameMeta(camera, sent, now_ns(), 1280, 720)
         await nc.publish(frames_subject(camera), data, headers=meta.to_headers())
 
-    async def on_annotation(msg: nats.aio.msg.Msg) -> None:
+    async def on_annotation(msg: Msg) -> None:
         nonlocal received, started
         received += 1
         if received == warmup:
@@ -97,7 +113,7 @@ async def consumer_fps(url: str, config: ModelConfig, runner: object, jpegs: lis
         if received == total:
             done.set()
         elif sent < total:
-            await send(msg.headers["Cs-Camera"])  # type: ignore[index]
+            await send(msg.headers["Cs-Camera"] if msg.headers else "")
 
     await nc.subscribe(annotations_filter(model=config.name), cb=on_annotation)
     for camera in cameras:
@@ -120,30 +136,38 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=1)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    config = ModelConfig(name="bench", weights="yolo11n.yaml", imgsz=args.imgsz, threads=args.threads,
-                         batch=args.batch, max_wait_ms=0, max_age_ms=60_000, decode="auto")
-    full_config = config.model_copy(update={"decode": "full"})
+    default = ModelConfig(name="bench", weights="yolo11n.yaml", imgsz=args.imgsz, threads=args.threads,
+                          batch=args.batch, max_wait_ms=0, max_age_ms=60_000, decode="auto")
+    configs = {"torch": default.model_copy(update={"options": {"runtime": "torch"}}), "default": default}
     # torch only ever runs in threads that exit (or the consumer's model thread): see
     # inference.runtime.worker - a second live OpenMP pool slows the model ~50 %.
-    runner = call_in_fresh_thread("load", create_runner, config)
+    runners = {k: call_in_fresh_thread("load", create_runner, c) for k, c in configs.items()}
     jpegs = load_frames(args.frames)
     images = [decode_jpeg(j) for j in jpegs]
-    call_in_fresh_thread("bare", bare_fps, runner, images[:5])
-    ours: list[float] = []
-    full: list[float] = []
-    anchor: list[float] = []
+    sides = {k: r.input_size if configs[k].decode == "auto" else None for k, r in runners.items()}
+    call_in_fresh_thread("bare", bare_fps, runners["torch"], images[:3])
+    ours: dict[str, list[float]] = {k: [] for k in configs}
+    same: dict[str, list[float]] = {k: [] for k in configs}
+    old_anchor: list[float] = []
     with EmbeddedNats() as server:
         for run in range(args.runs):
-            anchor.append(call_in_fresh_thread("bare", bare_fps, runner, images))
-            ours.append(await consumer_fps(server.url, config, runner, jpegs, args.inflight))
-            full.append(await consumer_fps(server.url, full_config, runner, jpegs, args.inflight))
-            print(f"run {run + 1}: consumer {ours[-1]:.2f} fps (decode full: {full[-1]:.2f}), "
-                  f"bare predict {anchor[-1]:.2f} fps", flush=True)
-    c, f, a = median(ours), median(full), median(anchor)
+            for key, config in configs.items():
+                same[key].append(call_in_fresh_thread("bare", bare_same_work_fps, runners[key], jpegs, sides[key]))
+                ours[key].append(await consumer_fps(server.url, config, runners[key], jpegs, args.inflight))
+            old_anchor.append(call_in_fresh_thread("bare", bare_fps, runners["torch"], images))
+            print(f"run {run + 1}: " + ", ".join(
+                f"{k}: consumer {ours[k][-1]:.2f} fps, bare same work {same[k][-1]:.2f} fps" for k in configs)
+                + f"; Ultralytics predict on decoded frames {old_anchor[-1]:.2f} fps", flush=True)
+    c = {k: median(v) for k, v in ours.items()}
+    a = {k: median(v) for k, v in same.items()}
+    old = median(old_anchor)
+    served = getattr(runners["default"], "runtime", "?")
     print(f"frames {images[0].shape[1]}x{images[0].shape[0]}, imgsz {args.imgsz}, threads {args.threads}, "
-          f"batch {args.batch}, {args.frames} frames x {args.runs} runs")
-    print(f"consumer with decode: full {f:.2f} fps, ratio {f / a:.3f}")
-    print(result_line("consumer_fps", c, a, c / a))
+          f"batch {args.batch}, {args.frames} frames x {args.runs} runs; default runtime: {served}")
+    print(f"old anchor (Ultralytics predict on decoded frames): {old:.2f} fps, consumer (default) "
+          f"ratio {c['default'] / old:.3f}")
+    print(result_line("consumer_fps_torch", c["torch"], a["torch"], c["torch"] / a["torch"]))
+    print(result_line("consumer_fps", c["default"], a["default"], c["default"] / a["default"]))
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def _annotation(seq: int) -> Any:
 
 def _message(seq: int) -> str:
     """The protocol message every client receives (what fanout makes of the annotation)."""
-    from contracts.ws import server_message
+    from courtside_contracts.ws import server_message
 
     return server_message("annotation", annotation=_annotation(seq).to_dict())
 
@@ -406,8 +406,7 @@ def _wait_port(port: int, timeout_s: float = 15.0) -> None:
 
 async def _publish(nats_url: str, stop: asyncio.Event) -> None:
     import nats
-
-    from contracts.subjects import annotations_subject
+    from courtside_contracts.subjects import annotations_subject
 
     nc = await nats.connect(nats_url)
     subject = annotations_subject(CAMERA, MODEL)

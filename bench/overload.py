@@ -27,15 +27,17 @@ import time
 
 import nats
 import psutil
+from courtside_contracts.headers import FrameMeta
+from courtside_contracts.subjects import annotations_filter, frames_subject
+from nats.aio.msg import Msg
 
 from bench.common import median, percentile, result_line
 from bench.consumer_vs_bare import load_frames
-from contracts.headers import FrameMeta
-from contracts.subjects import annotations_filter, frames_subject
 from courtside.config import ModelConfig
 from courtside.nats_server import EmbeddedNats
 from courtside.natsio import now_ns
 from inference.backends import create_runner
+from inference.backends.base import Runner
 from inference.runtime.consumer import InferenceConsumer
 from inference.runtime.decode import decode_jpeg
 from inference.runtime.worker import call_in_fresh_thread
@@ -54,11 +56,11 @@ def model_ms(runner: object, jpeg: bytes, n: int = 8) -> float:
     return statistics.median(times)
 
 
-async def one_run(url: str, config: ModelConfig, runner: object, jpegs: list[bytes],
+async def one_run(url: str, config: ModelConfig, runner: Runner, jpegs: list[bytes],
                   seconds: float) -> tuple[list[float], int, int, float]:
     """Latencies (ms) in the measured window, frames published, dropped, RSS growth (MiB)."""
     nc = await nats.connect(url)
-    consumer = InferenceConsumer(config, runner, nc, cameras=["cam"], instance="overload")  # type: ignore[arg-type]
+    consumer = InferenceConsumer(config, runner, nc, cameras=["cam"], instance="overload")
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     while consumer.state.value != "ready":  # noqa: ASYNC110 - polls plain state
@@ -66,7 +68,7 @@ async def one_run(url: str, config: ModelConfig, runner: object, jpegs: list[byt
     latencies: list[float] = []
     measuring = False
 
-    async def on_annotation(msg: nats.aio.msg.Msg) -> None:
+    async def on_annotation(msg: Msg) -> None:
         if measuring:
             latencies.append((now_ns() - json.loads(msg.data)["ts"]) / 1e6)
 

@@ -16,9 +16,11 @@ runs, median of ``--runs``.
 consumer batching across the cameras (``batch`` = N). Anchor: N separate Ultralytics
 loops, as one would write them by hand: one thread and one model instance per stream
 (Ultralytics models are not thread-safe), all running at once. fps = all frames of all
-streams / wall time. ``--backend onnx`` serves the same architecture exported
-with ``inference.export`` through ONNX Runtime instead (a Courtside deployment
-choice; the anchor stays Ultralytics on PyTorch).
+streams / wall time. The Courtside side uses the default configuration of the
+``ultralytics`` backend (``options.runtime: auto``: ONNX Runtime on its own export
+on the CPU); ``--runtime torch`` serves it on PyTorch instead, and ``--backend onnx``
+through the ``onnx`` backend on a file exported with ``inference.export``. The
+anchor is always Ultralytics on PyTorch.
 
 Prints ``RESULT e2e_fps=<courtside> anchor=<ultralytics stream fps> ratio=<courtside/anchor>``.
 Goal: ratio >= 1.0.
@@ -40,14 +42,16 @@ from pathlib import Path
 import av
 import nats
 import simplejpeg
+from courtside_contracts.headers import FrameMeta
+from courtside_contracts.subjects import annotations_filter, frames_subject
+from nats.aio.msg import Msg
 
 from bench.common import court_clip, median, result_line
-from contracts.headers import FrameMeta
-from contracts.subjects import annotations_filter, frames_subject
 from courtside.config import ModelConfig
 from courtside.nats_server import EmbeddedNats
 from courtside.natsio import now_ns
 from inference.backends import create_runner
+from inference.backends.base import Runner
 from inference.export import export_onnx
 from inference.runtime.consumer import InferenceConsumer
 from inference.runtime.worker import call_in_fresh_thread
@@ -88,14 +92,14 @@ def _feeder(clip: Path, out: queue.Queue[tuple[bytes, int, int] | None]) -> None
     out.put(None)
 
 
-async def courtside_fps(url: str, config: ModelConfig, runner: object, clip: Path,
+async def courtside_fps(url: str, config: ModelConfig, runner: Runner, clip: Path,
                         streams: int = 1) -> tuple[float, int]:
     """One feeder per stream; each stream keeps ``INFLIGHT`` frames in flight on its own cameras
     when alone, one when several streams share the consumer (the batch is then the streams)."""
     nc = await nats.connect(url)
     per_stream = INFLIGHT if streams == 1 else 1
     cameras = {f"s{s}-cam{i}": s for s in range(streams) for i in range(per_stream)}
-    consumer = InferenceConsumer(config, runner, nc, cameras=list(cameras), instance="e2e")  # type: ignore[arg-type]
+    consumer = InferenceConsumer(config, runner, nc, cameras=list(cameras), instance="e2e")
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     while consumer.state.value != "ready":  # noqa: ASYNC110 - polls plain state
@@ -128,10 +132,10 @@ async def courtside_fps(url: str, config: ModelConfig, runner: object, clip: Pat
         meta = FrameMeta(camera, seq, now_ns(), w, h)
         await nc.publish(frames_subject(camera), data, headers=meta.to_headers())
 
-    async def on_annotation(msg: nats.aio.msg.Msg) -> None:
+    async def on_annotation(msg: Msg) -> None:
         nonlocal received
         received += 1
-        camera = msg.headers["Cs-Camera"]  # type: ignore[index]
+        camera = msg.headers["Cs-Camera"] if msg.headers else ""
         if cameras[camera] in ended:
             check_done()
         else:
@@ -156,6 +160,8 @@ async def main() -> None:
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backend", choices=["ultralytics", "onnx"], default="ultralytics")
+    parser.add_argument("--runtime", choices=["auto", "onnx", "torch"], default="auto",
+                        help="backend ultralytics: options.runtime (auto = the default configuration)")
     parser.add_argument("--streams", type=int, default=1, help="cameras playing the clip at once")
     parser.add_argument("--batch", type=int, help="consumer micro-batch (default: --streams)")
     args = parser.parse_args()
@@ -163,16 +169,17 @@ async def main() -> None:
     clip = court_clip(seconds=args.seconds)
     config = ModelConfig(name="e2e", weights="yolo11n.yaml", imgsz=args.imgsz, threads=args.threads,
                          batch=args.batch or args.streams, max_wait_ms=0 if args.streams == 1 else 20,
-                         max_age_ms=60_000)
-    runner = call_in_fresh_thread("load", create_runner, config)  # torch never on the main thread
-    anchor_runners = [runner] + [call_in_fresh_thread("load", create_runner, config)
-                                 for _ in range(args.streams - 1)]
+                         max_age_ms=60_000, options={"runtime": args.runtime})
+    torch_config = config.model_copy(update={"options": {"runtime": "torch"}})
+    anchor_runners = [call_in_fresh_thread("load", create_runner, torch_config)  # torch never on the main thread
+                      for _ in range(args.streams)]
+    runner = call_in_fresh_thread("load", create_runner, config)
     call_in_fresh_thread("ultralytics", ultralytics_streams_fps, anchor_runners, clip)
     if args.backend == "onnx":
         tmp = tempfile.TemporaryDirectory()
         onnx_path = call_in_fresh_thread("export", export_onnx, "yolo11n.yaml", Path(tmp.name) / "m.onnx",
                                          args.imgsz)
-        config = config.model_copy(update={"backend": "onnx", "weights": str(onnx_path)})
+        config = config.model_copy(update={"backend": "onnx", "weights": str(onnx_path), "options": {}})
         runner = create_runner(config)  # warm-up: predictor set-up, first video open
     ours: list[float] = []
     anchor: list[float] = []
@@ -186,7 +193,8 @@ async def main() -> None:
                   f"({n_a} frames)", flush=True)
     c, a = median(ours), median(anchor)
     print(f"clip {clip.name}, {args.streams} stream(s), imgsz {args.imgsz}, threads {args.threads}, "
-          f"courtside backend {args.backend} (batch {config.batch}, decode {config.decode})")
+          f"courtside backend {args.backend} runtime {getattr(runner, 'runtime', 'onnxruntime')} "
+          f"(batch {config.batch}, decode {config.decode})")
     print(result_line("e2e_fps", c, a, c / a))
 
 

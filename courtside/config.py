@@ -18,6 +18,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
+from courtside_contracts.names import InvalidName, validate_name
+from courtside_contracts.ws import ANALYTICS_MODEL
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,8 +29,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
-from contracts.names import InvalidName, validate_name
 
 ENV_PREFIX = "COURTSIDE_"
 SOURCE_SCHEMES = ("rtsp", "rtsps", "file", "demo", "whip")
@@ -49,10 +49,49 @@ def _name(value: str, kind: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+class NatsTlsConfig(_Strict):
+    """TLS for NATS: every service verifies the server's certificate against ``ca``; ``cert`` and
+    ``key`` are the embedded server's (``courtside up`` / ``courtside nats`` serve TLS with them).
+    A server you run yourself (``nats.url``) has them in its own nats.conf instead."""
+
+    ca: Path = Field(description="CA certificate (PEM) that signed the server's certificate; clients trust only it")
+    cert: Path | None = Field(None, description="certificate (PEM) of the embedded nats-server, for 127.0.0.1 "
+                              "(an IP SAN); with nats.url leave it out")
+    key: Path | None = Field(None, description="private key (PEM) of `cert`")
+
+    @model_validator(mode="after")
+    def _cert_with_key(self) -> NatsTlsConfig:
+        if (self.cert is None) != (self.key is None):
+            missing, given = ("key", "cert") if self.key is None else ("cert", "key")
+            raise ValueError(f"{missing}: required when {given} is set (the server needs both)")
+        return self
+
+
 class NatsConfig(_Strict):
     url: SecretStr | None = Field(None, description="NATS URL; omitted = start an embedded nats-server on loopback")
     store_dir: Path | None = Field(None, description="JetStream store of the embedded server (default: a temp dir)")
     max_payload: int = Field(8 * 1024 * 1024, ge=1024, description="max message bytes of the embedded server")
+    per_service_users: bool = Field(
+        False, description="the embedded server of `courtside up` gets one user per service with subject "
+        "permissions (ingest may publish frames, not annotations; a consumer may not publish frames), "
+        "fresh random passwords, no anonymous access; each child connects as its own user. With nats.url "
+        "the server is yours: put the service's user in each service's URL (deploy/nats/nats.conf)")
+    tls: NatsTlsConfig | None = Field(None, description="TLS to NATS (omitted = plain text, fine on loopback); "
+                                      "every service then connects with TLS and refuses a server without it")
+
+    @model_validator(mode="after")
+    def _users_need_the_embedded_server(self) -> NatsConfig:
+        if self.per_service_users and self.url is not None:
+            raise ValueError("per_service_users configures the embedded server; with url set, give each "
+                             "service its own user in its URL instead")
+        if self.tls is not None:
+            if self.url is None and self.tls.cert is None:
+                raise ValueError("tls.cert and tls.key: required for the embedded nats-server (nats.url unset) "
+                                 "to serve TLS")
+            if self.url is not None and self.tls.cert is not None:
+                raise ValueError("tls.cert and tls.key: only for the embedded nats-server; with nats.url the "
+                                 "server's own config holds its certificate (keep tls.ca)")
+        return self
 
 
 class CameraConfig(_Strict):
@@ -108,6 +147,10 @@ class ModelConfig(_Strict):
     half: bool = Field(False, description="FP16 (GPU only)")
     threads: int | None = Field(None, ge=1, le=256, description="CPU threads for the model (default: all cores)")
     options: dict[str, Any] = Field(default_factory=dict, description="backend-specific options")
+    host: str = Field("127.0.0.1", description="address of the consumer's /healthz, /readyz and /metrics "
+                      "(0.0.0.0 in a container, for the orchestrator's probes)")
+    port: int = Field(0, ge=0, le=65535, description="port of /healthz, /readyz and /metrics; 0 = a free "
+                      "one, announced as http_port in the heartbeat and GET /api/models")
 
     _check_name = field_validator("name")(lambda cls, v: _name(v, "model"))
 
@@ -121,23 +164,83 @@ class IngestConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8001, ge=0, le=65535)
     instance: str = "ingest-1"
-    whip_token: SecretStr | None = Field(None, description="bearer token required by POST /whip")
+    whip_token: SecretStr | None = Field(
+        None, description="a static token that may publish to every WHIP camera (besides auth tokens "
+        "with the publish scope when auth.enabled)")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins of browser pages that may publish over WHIP "
+        "(exact, e.g. https://app.example; \"*\" = any)")
+
+
+#: Rights a token can carry (:class:`courtside.auth.Scope`); ``admin`` is shorthand for all of them.
+ScopeName = Literal["read", "write", "publish", "operator", "admin"]
+#: The older single-role form of a static token (``scope: viewer``) and the scopes it stands for.
+LEGACY_ROLES: dict[str, list[str]] = {"viewer": ["read"], "operator": ["read", "operator"], "admin": ["admin"]}
 
 
 class AuthToken(_Strict):
-    token: SecretStr
-    scope: Literal["viewer", "operator", "admin"] = "viewer"
-    cameras: list[str] | None = Field(None, description="cameras this token may see; omitted = all")
+    token: SecretStr = Field(description="the static bearer token (compared as a SHA-256 digest)")
+    scopes: list[ScopeName] = Field(
+        default_factory=lambda: list[ScopeName](["read"]),
+        description="read: live streams and lists; write: save clips and exports; publish: WHIP "
+                    "pushes; operator: /metrics and service state; admin: all of them")
+    cameras: list[str] | None = Field(None, description="cameras this token may use; omitted = all")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_role(cls, data: Any) -> Any:
+        """``scope: viewer|operator|admin`` (one role, the older form) becomes ``scopes``."""
+        if isinstance(data, Mapping) and "scope" in data:
+            data = dict(data)
+            role = data.pop("scope")
+            if "scopes" in data:
+                raise ValueError("give scopes or the older scope role, not both")
+            if role not in LEGACY_ROLES:
+                raise ValueError(f"scope must be one of {', '.join(LEGACY_ROLES)} (or use scopes: [...])")
+            data["scopes"] = LEGACY_ROLES[role]
+        return data
+
+    @field_validator("cameras")
+    @classmethod
+    def _check_cameras(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [_name(c, "camera") for c in value]
+
+
+class JwtConfig(_Strict):
+    """Signed tokens (JWT) accepted besides the static ones; issue them with ``courtside token``."""
+
+    audience: str = Field("courtside", min_length=1, description="required value of the aud claim")
+    issuer: str | None = Field(None, description="required value of the iss claim; omitted = not checked")
+    hs256_secret: SecretStr | None = Field(None, description="shared HS256 key, at least 32 bytes")
+    public_key_files: list[Path] = Field(
+        default_factory=list, description="PEM public keys (Ed25519 for EdDSA, RSA >= 2048 bits for RS256)")
+    leeway_s: float = Field(30.0, ge=0, le=300, description="clock skew allowed on exp/nbf/iat, seconds")
+    max_lifetime_s: float = Field(
+        30 * 86400, gt=0, description="tokens whose exp lies further than this past iat (or now) are refused")
+
+    @field_validator("hs256_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("hs256_secret must be at least 32 bytes (RFC 7518 3.2)")
+        return value
+
+    @model_validator(mode="after")
+    def _some_key(self) -> JwtConfig:
+        if self.hs256_secret is None and not self.public_key_files:
+            raise ValueError("auth.jwt needs hs256_secret or public_key_files")
+        return self
 
 
 class AuthConfig(_Strict):
     enabled: bool = False
-    tokens: list[AuthToken] = Field(default_factory=list)
+    tokens: list[AuthToken] = Field(default_factory=list, description="static bearer tokens")
+    jwt: JwtConfig | None = Field(None, description="signed tokens; omitted = static tokens only")
 
     @model_validator(mode="after")
     def _tokens_when_enabled(self) -> AuthConfig:
-        if self.enabled and not self.tokens:
-            raise ValueError("auth.enabled is true but no tokens are configured")
+        if self.enabled and not self.tokens and self.jwt is None:
+            raise ValueError("auth.enabled is true but no tokens (static or jwt) are configured")
         return self
 
 
@@ -150,10 +253,108 @@ class FanoutConfig(_Strict):
     web_dir: Path | None = Field(None, description="folder of the web pages; default: the repo's web/")
 
 
+class AnalyticsConfig(_Strict):
+    """``courtside analytics``: court analytics from one player model and one ball model (analytics/)."""
+
+    player_model: str = Field(description="models[].name whose annotations give the players (detect, pose or "
+                              "track; feet keypoints when it has them, else the box bottom)")
+    ball_model: str = Field(description="models[].name whose annotations give the ball (its ``ball`` field)")
+    player_label: str = Field("person", min_length=1, max_length=64,
+                              description="object label of a player in the player model's annotations")
+    cameras: list[str] | None = Field(None, description="cameras to analyse; omitted = every camera")
+    instance: str = Field("analytics-1", description="instance name in status.analytics.<instance>")
+    host: str = Field("127.0.0.1", description="address of /healthz, /readyz, /metrics and the calibration API")
+    port: int = Field(8003, ge=0, le=65535, description="port of those endpoints; 0 = a free one (logged)")
+    drift_interval_s: float = Field(5.0, ge=0, le=3600,
+                                    description="seconds between checks of each calibrated camera against the court "
+                                    "lines of a live frame (a moved camera is flagged and re-fitted); 0 = no checks")
+
+    @field_validator("player_model", "ball_model", "instance")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        return _name(value, "name")
+
+    @field_validator("cameras")
+    @classmethod
+    def _camera_names(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [_name(c, "camera") for c in value]
+
+
 class ArchiveConfig(_Strict):
-    kind: Literal["none", "local", "gcs"] = "none"
-    path: Path | None = Field(None, description="local archive directory")
-    bucket: str | None = None
+    """Recording (ingest), the archiver (fanout or ``courtside archive``) and replay limits."""
+
+    kind: Literal["none", "local", "gcs"] = Field(
+        "none", description="none: nothing is recorded; local: segments archived in a directory (path); "
+        "gcs: in a Google Cloud Storage bucket (credentials from the environment, "
+        "STORAGE_EMULATOR_HOST for an emulator)")
+    path: Path | None = Field(None, description="kind local: the archive directory")
+    bucket: str | None = Field(None, description="kind gcs: the bucket name")
+    project: str | None = Field(None, description="kind gcs: the project id (default: from the credentials)")
+    prefix: str = Field("courtside", pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                        description="first folder of every object: <prefix>/<camera>/<YYYY>/<MM>/<DD>/...")
+    segment_s: float = Field(10.0, ge=2, le=600, description="target segment length, seconds (cut on keyframes)")
+    fragment_s: float = Field(1.0, ge=0.1, le=10, description="fMP4 fragment length, seconds: a crash loses at most one")
+    spool_dir: Path | None = Field(None, description="ingest's local spool (default: a courtside-spool temp dir)")
+    spool_max_bytes: int = Field(2 * 1024**3, ge=1024**2, description="spool bytes per camera; the oldest go first")
+    spool_max_age_s: float = Field(24 * 3600.0, gt=0, description="seconds a segment may wait in the spool")
+    object_store_max_bytes: int = Field(
+        1024**3, ge=16 * 1024**2, description="bytes of the NATS object store 'segments' (segments not yet archived)")
+    annotation_grace_s: float = Field(
+        2.0, ge=0, le=60, description="longest wait, seconds after a segment's end, for its last annotations: "
+        "the archiver goes on as soon as every model has answered past the segment's last frame")
+    retention_days: float | None = Field(30.0, gt=0, description="archived segments older than this are deleted; "
+                                         "null = kept forever; saved clips are never deleted")
+    camera_retention_days: dict[str, float] = Field(
+        default_factory=dict, description="per-camera retention in days, overriding retention_days")
+    max_range_s: float = Field(24 * 3600.0, gt=0, description="longest time range of a replay listing, seconds")
+    max_export_s: float = Field(600.0, gt=0, description="longest exported or saved range, seconds")
+    archiver_in_fanout: bool = Field(True, description="fanout runs the archiver; false when `courtside archive` "
+                                     "processes do it (scale-out)")
+
+    @field_validator("camera_retention_days")
+    @classmethod
+    def _check_retention(cls, value: dict[str, float]) -> dict[str, float]:
+        for camera, days in value.items():
+            _name(camera, "camera")
+            if not days > 0:
+                raise ValueError(f"camera_retention_days.{camera} must be > 0 days")
+        return value
+
+    @model_validator(mode="after")
+    def _backend_fields(self) -> ArchiveConfig:
+        if self.kind == "local" and self.path is None:
+            raise ValueError("archive.kind local needs archive.path (the archive directory)")
+        if self.kind == "gcs" and not self.bucket:
+            raise ValueError("archive.kind gcs needs archive.bucket")
+        if self.kind != "gcs" and (self.bucket or self.project):
+            raise ValueError("archive.bucket/project are for kind gcs only")
+        if self.fragment_s >= self.segment_s:
+            raise ValueError("archive.fragment_s must be shorter than archive.segment_s")
+        return self
+
+    def retention_for(self, camera: str) -> float | None:
+        """Days an archived segment of ``camera`` is kept (None: forever)."""
+        return self.camera_retention_days.get(camera, self.retention_days)
+
+
+class SupervisorConfig(_Strict):
+    """``courtside up``: restarts of crashed children, and the supervisor's own status endpoint."""
+
+    host: str = Field("127.0.0.1", description="address of the supervisor's GET /api/services, /healthz, "
+                      "/readyz and /metrics")
+    port: int = Field(8002, ge=0, le=65535, description="port of those endpoints; 0 = a free one (logged)")
+    restart_backoff_s: float = Field(0.5, gt=0, le=60, description="delay before the first restart of a "
+                                     "crashed child, seconds; doubles with each crash in a row (+-20 % jitter)")
+    restart_backoff_max_s: float = Field(30.0, gt=0, le=3600, description="cap of the restart delay, seconds")
+    give_up_crashes: int = Field(5, ge=1, le=1000, description="a child that crashes more often than this "
+                                 "within give_up_window_s stops `courtside up` with a message saying so")
+    give_up_window_s: float = Field(60.0, gt=0, le=86400, description="window of give_up_crashes, seconds")
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> SupervisorConfig:
+        if self.restart_backoff_s > self.restart_backoff_max_s:
+            raise ValueError("restart_backoff_s must not exceed restart_backoff_max_s")
+        return self
 
 
 class CourtsideConfig(_Strict):
@@ -164,6 +365,8 @@ class CourtsideConfig(_Strict):
     fanout: FanoutConfig = FanoutConfig()
     archive: ArchiveConfig = ArchiveConfig()
     auth: AuthConfig = AuthConfig()
+    analytics: AnalyticsConfig | None = Field(None, description="court analytics; omitted = none")
+    supervisor: SupervisorConfig = SupervisorConfig()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @model_validator(mode="after")
@@ -177,6 +380,18 @@ class CourtsideConfig(_Strict):
             unknown = sorted(set(model.cameras or ()) - known) if known else []
             if unknown:
                 raise ValueError(f"model {model.name} names unknown cameras: {', '.join(unknown)}")
+        if ANALYTICS_MODEL in {m.name for m in self.models}:
+            raise ValueError(f"no model may be named {ANALYTICS_MODEL!r}: WebSocket clients ask for the analytics "
+                             "messages under that name")
+        if self.analytics is not None:
+            models = {m.name for m in self.models}
+            for field_name in ("player_model", "ball_model"):
+                if getattr(self.analytics, field_name) not in models:
+                    raise ValueError(f"analytics.{field_name} {getattr(self.analytics, field_name)!r} is not in "
+                                     f"models (known: {', '.join(sorted(models)) or 'none'})")
+            unknown = sorted(set(self.analytics.cameras or ()) - known) if known else []
+            if unknown:
+                raise ValueError(f"analytics names unknown cameras: {', '.join(unknown)}")
         return self
 
     def model(self, name: str) -> ModelConfig:

@@ -28,15 +28,21 @@ def _die_with_parent() -> None:
 
 def spawn(args: Sequence[str], *, env: dict[str, str] | None = None,
           stdout: int | None = None, stderr: int | None = None,
-          own_group: bool = True) -> subprocess.Popen[bytes]:
+          own_group: bool = True, nice: int = 0) -> subprocess.Popen[bytes]:
     """Start ``args`` as a child that dies with us.
 
     ``own_group`` puts it in its own process group so that a terminal's Ctrl-C
-    reaches only the supervisor, which then stops children in order.
+    reaches only the supervisor, which then stops children in order. ``nice`` is added to
+    the child's scheduling niceness (0: as ours).
     """
+    def before_exec() -> None:
+        _die_with_parent()
+        if nice:
+            os.nice(nice)
+
     return subprocess.Popen(
         list(args), env=env, stdout=stdout, stderr=stderr,
-        preexec_fn=_die_with_parent, process_group=0 if own_group else None,
+        preexec_fn=before_exec, process_group=0 if own_group else None,
     )
 
 

@@ -11,10 +11,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from courtside.config import CourtsideConfig
-from fanout import api, ws_session
+from fanout import api, highlights_api, replay_api, ws_session
 from fanout.api_docs import mount_api_docs
-from fanout.limits import Limits
+from fanout.limits import ConnectionLimiter, Limits
 from fanout.pages import WEB_DIR, mount_pages
+from fanout.request_limits import RequestLimitMiddleware, RequestRefusals
 from fanout.runtime import FanoutRuntime
 
 
@@ -23,12 +24,15 @@ def create_app(config: CourtsideConfig, nats_url: str, *, limits: Limits | None 
     """Build the app; NATS is connected by the lifespan (so building it does no I/O).
 
     Pages come from ``web_dir``, else ``fanout.web_dir`` (set in the container image), else the
-    repository's ``web/``.
+    repository's ``web/``. The limiters (``app.state.ws_connections``, ``app.state.http_refusals``)
+    are made here, with the app, and counted in the runtime's metrics.
     """
+    size = limits or Limits()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        async with FanoutRuntime(config, nats_url, limits) as runtime:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        async with FanoutRuntime(config, nats_url, size) as runtime:
+            runtime.metrics.attach_limits(app.state.ws_connections, app.state.http_refusals)
             yield {"runtime": runtime}
 
     app = FastAPI(title="Courtside fanout", version="1",
@@ -39,7 +43,13 @@ def create_app(config: CourtsideConfig, nats_url: str, *, limits: Limits | None 
         app.add_middleware(CORSMiddleware, allow_origins=list(config.fanout.cors_origins),
                            allow_methods=["GET"], allow_headers=["Authorization"])
     app.include_router(api.router)
+    app.include_router(replay_api.router)
+    app.include_router(highlights_api.router)
     mount_api_docs(app)
     app.add_middleware(ws_session.LiveSocketMiddleware, path="/ws")
     mount_pages(app, web_dir or config.fanout.web_dir or WEB_DIR)
+    app.state.ws_connections = ConnectionLimiter(size.connections)
+    app.state.http_refusals = RequestRefusals()
+    app.add_middleware(RequestLimitMiddleware, max_body_bytes=size.max_body_bytes,  # outermost
+                       max_url_bytes=size.max_url_bytes, counts=app.state.http_refusals)
     return app

@@ -1,4 +1,4 @@
-"""The NATS side of fanout: annotations, heartbeats, and frames on demand -> the hub.
+"""The NATS side of fanout: annotations, court analytics, heartbeats, and frames on demand -> the hub.
 
 Callbacks only parse, encode once and enqueue (:class:`fanout.hub.Hub` never
 waits on a client), so a slow browser can never hold back the subscription.
@@ -14,18 +14,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from courtside_contracts.analytics import AnalyticsMessage
+from courtside_contracts.annotations import Annotation
+from courtside_contracts.errors import ContractError
+from courtside_contracts.headers import FrameMeta
+from courtside_contracts.names import InvalidName
+from courtside_contracts.status import Heartbeat
+from courtside_contracts.subjects import ANALYTICS_ALL, ANNOTATIONS_ALL, STATUS_ALL, parse_subject
+from courtside_contracts.ws import ANALYTICS_MODEL, VideoHeader, pack_video, server_message
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription as NatsSubscription
 from nats.errors import Error as NatsError
 
-from contracts.annotations import Annotation
-from contracts.errors import ContractError
-from contracts.headers import FrameMeta
-from contracts.names import InvalidName
-from contracts.status import Heartbeat
-from contracts.subjects import ANNOTATIONS_ALL, STATUS_ALL, parse_subject
-from contracts.ws import VideoHeader, pack_video, server_message
 from fanout.hub import Hub
 from fanout.limits import Limits
 from fanout.live_state import LiveState
@@ -43,6 +44,8 @@ class BridgeStats:
     frames_malformed: int = 0
     heartbeats: int = 0
     heartbeats_malformed: int = 0
+    analytics: int = 0
+    analytics_malformed: int = 0
 
 
 class NatsBridge:
@@ -65,9 +68,10 @@ class NatsBridge:
     async def start(self) -> None:
         self._subs.append(await self._nc.subscribe(ANNOTATIONS_ALL, cb=self._on_annotation))
         self._subs.append(await self._nc.subscribe(STATUS_ALL, cb=self._on_status))
+        self._subs.append(await self._nc.subscribe(ANALYTICS_ALL, cb=self._on_analytics))
         self._reconciler = asyncio.create_task(self._reconcile_loop(), name="fanout-frames-reconciler")
         self._demand.set()
-        log.info("bridge: subscribed %s and %s", ANNOTATIONS_ALL, STATUS_ALL)
+        log.info("bridge: subscribed %s, %s and %s", ANNOTATIONS_ALL, ANALYTICS_ALL, STATUS_ALL)
 
     async def stop(self) -> None:
         if self._reconciler is not None:
@@ -111,6 +115,21 @@ class NatsBridge:
         self._observe_age((time.time_ns() - ann.ts) / 1e9)
         self._hub.publish_annotation(ann.camera, ann.model,
                                      server_message("annotation", annotation=ann.to_dict()))
+
+    async def _on_analytics(self, msg: Msg) -> None:
+        """``analytics.<camera>``: validated, then to the camera's clients that want it (see ANALYTICS_MODEL)."""
+        try:
+            parts = parse_subject(msg.subject)
+            message = AnalyticsMessage.from_json(msg.data)
+            if message.camera != parts.camera:
+                raise ContractError(f"payload says {message.camera}, subject disagrees")
+        except (ContractError, InvalidName) as exc:
+            self.stats.analytics_malformed += 1
+            self._malformed(msg.subject, "analytics message", exc)
+            return
+        self.stats.analytics += 1
+        self._hub.publish_annotation(message.camera, ANALYTICS_MODEL,
+                                     server_message("analytics", analytics=message.to_dict()))
 
     async def _on_frame(self, msg: Msg) -> None:
         try:

@@ -25,7 +25,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from contracts.ws import server_message
+from courtside_contracts.ws import server_message
+
 from fanout.auth import Principal
 from fanout.client_queue import DropOldestQueue
 from fanout.direct_write import WriteNow

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
+#: Auth errors are the shared ones (401 and 403), raised by courtside.auth and by fanout alike.
+from courtside.auth.errors import Forbidden, Unauthorized
+
+__all__ = ["FanoutError", "Forbidden", "StartupError", "Unauthorized"]
+
 
 class FanoutError(Exception):
     """Base of every fanout error."""
-
-
-class Unauthorized(FanoutError):
-    """No token, or a token that matches none configured (HTTP 401)."""
-
-
-class Forbidden(FanoutError):
-    """A valid token asked for a camera or an operation outside its grant (HTTP 403)."""
 
 
 class StartupError(FanoutError):

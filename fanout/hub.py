@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable
 from itertools import chain
 
-from contracts.subjects import FRAMES_ALL, frames_subject
+from courtside_contracts.subjects import FRAMES_ALL, frames_subject
+
 from fanout.auth import Principal
 from fanout.channel import ClientChannel
 from fanout.direct_write import encode_frame

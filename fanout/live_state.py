@@ -3,7 +3,7 @@
 Sources: ``status.*.*`` heartbeats (ingest lists ``cameras``; an inference
 consumer lists ``models`` and the cameras it serves) and the annotations that
 actually flow. A heartbeat older than ``stale_after_s`` seconds
-(:data:`contracts.status.HEARTBEAT_STALE_S`) no longer counts. Times are
+(:data:`courtside_contracts.status.HEARTBEAT_STALE_S`) no longer counts. Times are
 monotonic seconds passed in by the caller, so tests need no clock.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.status import HEARTBEAT_STALE_S, Heartbeat
+from courtside_contracts.status import HEARTBEAT_STALE_S, Heartbeat
 
 #: Traffic entries unseen for this long (seconds) are forgotten.
 FORGET_AFTER_S = 3600.0
@@ -112,7 +112,9 @@ class LiveState:
         return out
 
     def models(self, now: float) -> list[dict[str, Any]]:
-        """One entry per model: consumer instances, weights, served cameras."""
+        """One entry per model: consumer instances (each with the ``http_port`` of its ``/healthz``,
+        ``/readyz`` and ``/metrics`` from its heartbeat; None when it announced none), weights,
+        served cameras."""
         traffic_cams: dict[str, set[str]] = {}
         last_annotation: dict[str, float] = {}
         for (cam, model), at in self._traffic.items():
@@ -132,7 +134,8 @@ class LiveState:
                 fresh = now - seen.at <= self.stale_after_s
                 instances.append({"service": seen.beat.service, "instance": seen.beat.instance,
                                   "state": seen.beat.state.value if fresh else "offline",
-                                  "heartbeat_age_s": _round(now - seen.at), "metrics": metrics})
+                                  "heartbeat_age_s": _round(now - seen.at), "metrics": metrics,
+                                  "http_port": seen.beat.http_port})
                 if fresh:
                     cameras.update(seen.beat.cameras)
                     weights = weights or (str(metrics["weights"]) if "weights" in metrics else None)

@@ -1,4 +1,4 @@
-"""The web pages (``/`` overlay, ``/grid``) and their static files under ``/static``."""
+"""The web pages (``/`` overlay, ``/grid``, ``/replay``) and their static files under ``/static``."""
 
 from __future__ import annotations
 
@@ -23,5 +23,9 @@ def mount_pages(app: FastAPI, web_dir: Path = WEB_DIR) -> None:
     @app.get("/grid", include_in_schema=False)
     def grid() -> FileResponse:
         return FileResponse(web_dir / "grid.html", headers=_NO_CACHE)
+
+    @app.get("/replay", include_in_schema=False)
+    def replay() -> FileResponse:
+        return FileResponse(web_dir / "replay.html", headers=_NO_CACHE)
 
     app.mount("/static", StaticFiles(directory=web_dir), name="static")

@@ -1,20 +1,18 @@
-"""``courtside fanout``: the app served by uvicorn inside the caller's event loop.
+"""``courtside fanout``: the app served by the kit's embedded uvicorn inside the caller's event loop.
 
-uvicorn's own signal handling is disabled: the CLI owns SIGINT/SIGTERM and sets
-``stop``; we then let uvicorn close WebSockets (1012) and drain, bounded by
-:attr:`fanout.limits.Limits.shutdown_timeout_s`.
+The CLI owns SIGINT/SIGTERM and sets ``stop``; the server then closes WebSockets
+(1012) and drains, bounded by :attr:`fanout.limits.Limits.shutdown_timeout_s`, and
+the lifespan stops the runtime (:class:`fanout.runtime.FanoutRuntime`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Iterator
-
-import uvicorn
+from typing import Any
 
 from courtside.config import CourtsideConfig
+from courtside.kit.http_server import HttpServer, HttpStartError
 from fanout.app import create_app
 from fanout.direct_write import DirectWriteProtocol
 from fanout.errors import StartupError
@@ -22,45 +20,38 @@ from fanout.limits import Limits
 
 log = logging.getLogger(__name__)
 
-
-class _Server(uvicorn.Server):
-    """A uvicorn server that leaves signal handlers to the caller."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+#: Seconds the lifespan shutdown (bridge, heartbeat, NATS) may take after the graceful drain.
+LIFESPAN_STOP_S = 5.0
 
 
-def uvicorn_config(config: CourtsideConfig, nats_url: str, limits: Limits) -> uvicorn.Config:
+def uvicorn_options(limits: Limits) -> dict[str, Any]:
     """The server settings: no permessage-deflate (it doubles server CPU for small JSON), and
     uvicorn's sans-I/O WebSocket protocol with fanout's direct-write fast path."""
-    return uvicorn.Config(
-        create_app(config, nats_url, limits=limits), host=config.fanout.host, port=config.fanout.port,
-        ws=DirectWriteProtocol, ws_per_message_deflate=False, ws_max_size=limits.ws_max_size,
-        ws_ping_interval=limits.ping_interval_s, ws_ping_timeout=limits.ping_timeout_s,
-        lifespan="on", log_config=None, access_log=False, server_header=False,
-        timeout_graceful_shutdown=int(limits.shutdown_timeout_s) or 1,
-    )
+    return {
+        "ws": DirectWriteProtocol, "ws_per_message_deflate": False, "ws_max_size": limits.ws_max_size,
+        "ws_ping_interval": limits.ping_interval_s, "ws_ping_timeout": limits.ping_timeout_s,
+        "lifespan": "on", "log_config": None, "log_level": None, "access_log": False, "server_header": False,
+        "timeout_graceful_shutdown": int(limits.shutdown_timeout_s) or 1,
+    }
 
 
 async def run(config: CourtsideConfig, nats_url: str, stop: asyncio.Event, *,
               limits: Limits | None = None) -> None:
     """Serve until ``stop`` is set; raise :class:`StartupError` when it cannot start."""
     limits = limits or Limits()
-    server = _Server(uvicorn_config(config, nats_url, limits))
-
-    async def stopper() -> None:
-        await stop.wait()
-        server.should_exit = True
-
-    watcher = asyncio.create_task(stopper(), name="fanout-stop")
-    log.info("fanout listening on http://%s:%d/", config.fanout.host, config.fanout.port)
     try:
-        await server.serve()
-    except SystemExit as exc:  # uvicorn exits on startup failure (lifespan error, port in use)
-        raise StartupError(f"fanout could not start on {config.fanout.host}:{config.fanout.port} "
-                           f"(code {exc.code}); see the log lines above") from None
+        server = HttpServer(create_app(config, nats_url, limits=limits), config.fanout.host, config.fanout.port,
+                            name="fanout", setting="fanout.port / COURTSIDE_FANOUT__PORT",
+                            stop_timeout_s=limits.shutdown_timeout_s + LIFESPAN_STOP_S, **uvicorn_options(limits))
+        await server.start()
+    except HttpStartError as exc:
+        raise StartupError(str(exc)) from None
+    log.info("fanout listening on %s/", server.url)
+    stopped = asyncio.create_task(stop.wait(), name="fanout-stop")
+    ended = asyncio.create_task(server.wait(), name="fanout-serving")
+    try:
+        await asyncio.wait({stopped, ended}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        watcher.cancel()
-    if not server.started:
-        raise StartupError(f"fanout did not start on {config.fanout.host}:{config.fanout.port}")
+        stopped.cancel()
+        ended.cancel()
+        await server.stop()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.ws import Subscribe
+from courtside_contracts.ws import Subscribe
+
 from fanout.auth import Principal
 from fanout.errors import Forbidden
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from courtside_contracts.annotations import Annotation, Ball, DetectedObject, Latency
+from courtside_contracts.headers import FrameMeta, annotation_headers
+from courtside_contracts.subjects import annotations_subject, frames_subject
 from nats.aio.client import Client as NATS
 
-from contracts.annotations import Annotation, Ball, DetectedObject, Latency
-from contracts.headers import FrameMeta, annotation_headers
-from contracts.subjects import annotations_subject, frames_subject
 from courtside.config import CourtsideConfig
 from fanout.errors import StartupError
 from fanout.limits import Limits
@@ -101,8 +101,8 @@ async def running_fanout(config: CourtsideConfig, nats_url: str, *, limits: Limi
 def make_annotation(camera: str, model: str, seq: int, *, ts: int | None = None,
                     boxes: tuple[tuple[float, float, float, float], ...] = ((100, 100, 300, 400),),
                     weights: str = "trained", frame: tuple[int, int] = (640, 360),
-                    track: bool = True, keypoints: bool = False, ball: tuple[float, float] | None = None
-                    ) -> Annotation:
+                    track: bool = True, keypoints: bool = False, ball: tuple[float, float] | None = None,
+                    trained_on: str | None = None) -> Annotation:
     """A valid annotation with one ``person`` per box (pixels of a ``frame`` w x h image)."""
     objects = []
     for i, (x1, y1, x2, y2) in enumerate(boxes):
@@ -119,7 +119,7 @@ def make_annotation(camera: str, model: str, seq: int, *, ts: int | None = None,
         camera=camera, seq=seq, ts=time.time_ns() if ts is None else ts, model=model,
         model_version="test-1", weights=weights, frame_w=frame[0], frame_h=frame[1],  # type: ignore[arg-type]
         latency=Latency(1.0, 5.0, 8.0), objects=tuple(objects),
-        ball=None if ball is None else Ball(ball[0], ball[1], 0.8, True))
+        ball=None if ball is None else Ball(ball[0], ball[1], 0.8, True), trained_on=trained_on)
 
 
 async def publish_annotation(nc: NATS, ann: Annotation) -> None:

@@ -1,6 +1,6 @@
 """The ``/ws`` endpoint: authenticate, accept, then one receive loop and one sender task.
 
-Protocol v1 (contracts.ws). The receive loop parses ops and queues replies; the
+Protocol v1 (courtside_contracts.ws). The receive loop parses ops and queues replies; the
 sender task drains the client's channel. Data reaches the socket directly from
 the hub while the client keeps up, when the server offers the fast path
 (:mod:`fanout.direct_write`); see :mod:`fanout.channel`.
@@ -20,14 +20,23 @@ import asyncio
 import logging
 import time
 
+from courtside_contracts.ws import (
+    Ping,
+    ProtocolError,
+    Subscribe,
+    error_message,
+    parse_client_message,
+    server_message,
+)
 from fastapi import WebSocket
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Send
+from starlette.types import Scope as AsgiScope
 
-from contracts.ws import Ping, ProtocolError, Subscribe, error_message, parse_client_message, server_message
 from fanout.auth import (
     SUBPROTOCOL,
     Principal,
+    Scope,
     bearer_from_header,
     bearer_from_subprotocols,
     origin_allowed,
@@ -36,6 +45,7 @@ from fanout.channel import ClientChannel, ControlOverflow
 from fanout.deps import get_runtime
 from fanout.direct_write import direct_writer
 from fanout.errors import Forbidden, Unauthorized
+from fanout.limits import ConnectionLimiter
 from fanout.runtime import FanoutRuntime
 from fanout.subscriptions import NOTHING, resolve
 
@@ -62,12 +72,18 @@ async def _authorize(ws: WebSocket, runtime: FanoutRuntime) -> Principal | None:
     token = (bearer_from_header(ws.headers.get("authorization"))
              or bearer_from_subprotocols(ws.scope.get("subprotocols", [])))
     try:
-        return runtime.auth.authenticate(token)
+        principal = runtime.auth.authenticate(token)
+        principal.require(Scope.READ)
     except Unauthorized as exc:
         log.info("ws %s: refused (%s)", _peer(ws), exc)
         await ws.send_denial_response(JSONResponse({"detail": str(exc)}, 401,
                                                    headers={"WWW-Authenticate": "Bearer"}))
         return None
+    except Forbidden as exc:
+        log.info("ws %s: refused (%s)", _peer(ws), exc)
+        await ws.send_denial_response(JSONResponse({"detail": str(exc)}, 403))
+        return None
+    return principal
 
 
 def _handle(text: str, channel: ClientChannel, runtime: FanoutRuntime) -> None:
@@ -109,6 +125,8 @@ async def _receive_loop(ws: WebSocket, channel: ClientChannel, runtime: FanoutRu
                 channel.control(error_message("bad_request", "binary messages are not accepted; send JSON text"))
             else:
                 _handle(text, channel, runtime)
+            if not channel.direct:  # replies are waiting: let the sender write them before reading on
+                await asyncio.sleep(0)
         except ControlOverflow as exc:
             log.info("ws #%d %s: closing, %s", channel.id, channel.peer, exc)
             return CLOSE_POLICY
@@ -121,11 +139,33 @@ class LiveSocketMiddleware:
         self.app = app
         self.path = path
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == self.path:
             await serve_websocket(WebSocket(scope, receive, send), send)
         else:
             await self.app(scope, receive, send)
+
+
+def connection_limiter(ws: WebSocket) -> ConnectionLimiter:
+    """The app's one limiter, made with the app (:func:`fanout.app.create_app`) on
+    ``app.state.ws_connections``, where the metrics read its refusals."""
+    limiter: ConnectionLimiter = ws.app.state.ws_connections
+    return limiter
+
+
+async def _admit(ws: WebSocket, runtime: FanoutRuntime, principal: Principal) -> str | None:
+    """The credential key held for this client, or the refusal (429) already answered."""
+    key = principal.key if runtime.auth.enabled else None  # auth off: one anonymous crowd, total cap only
+    refusal = connection_limiter(ws).acquire(key)
+    if refusal is not None:
+        log.info("ws %s: refused (%s)", _peer(ws), refusal)
+        await ws.send_denial_response(JSONResponse({"detail": refusal}, 429, headers={"Retry-After": "5"}))
+        raise _Refused
+    return key
+
+
+class _Refused(Exception):
+    """The handshake was answered with a refusal."""
 
 
 async def serve_websocket(ws: WebSocket, send: Send) -> None:
@@ -134,6 +174,17 @@ async def serve_websocket(ws: WebSocket, send: Send) -> None:
     principal = await _authorize(ws, runtime)
     if principal is None:
         return
+    try:
+        key = await _admit(ws, runtime, principal)
+    except _Refused:
+        return
+    try:
+        await _serve(ws, send, runtime, principal)
+    finally:
+        connection_limiter(ws).release(key)
+
+
+async def _serve(ws: WebSocket, send: Send, runtime: FanoutRuntime, principal: Principal) -> None:
     offered = ws.scope.get("subprotocols", [])
     await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     channel = runtime.hub.register(principal, _peer(ws))

@@ -13,11 +13,13 @@ Ultralytics' own metadata (names, stride, task, kpt_shape, imgsz), the keys
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from inference.errors import ExportError, ModelLoadError
 
@@ -30,27 +32,47 @@ def export_onnx(weights: str, out: Path, imgsz: int = 640, opset: int | None = N
 
     Blocking (1-5 s on CPU). Raises :class:`ExportError` with the reason on failure.
     """
-    import onnx
-
     from inference.backends.yolo.runner import load_yolo  # imports torch/Ultralytics offline
 
     try:
-        model, state, version = load_yolo(weights, {})
+        model, state, version = load_yolo(weights)
     except ModelLoadError as exc:
         raise ExportError(str(exc)) from None
+    return export_model(model, state, version, out, imgsz, opset, dynamic)
+
+
+def export_model(model: Any, state: str, version: str, out: Path, imgsz: int = 640, opset: int | None = None,
+                 dynamic: bool = True) -> Path:
+    """Export an Ultralytics ``YOLO`` already loaded (``state``: trained/untrained, ``version``:
+    its version string, both recorded in the file) to ``out``; returns ``out``.
+
+    The model in memory is what is exported: a randomly initialised fallback exports
+    the very weights the torch path would run. Raises :class:`ExportError`.
+    """
+    import onnx
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="courtside-export-") as tmp:
         # Ultralytics writes next to the checkpoint: export from a private copy.
-        src = Path(tmp) / f"{Path(weights).stem}.pt"
-        model.save(src)
+        src = Path(tmp) / "model.pt"
+        import torch
         from ultralytics import YOLO  # type: ignore[attr-defined]
 
+        # fp32, as in memory (YOLO.save would round a yaml-built model's weights to fp16)
+        torch.save({**(getattr(model, "ckpt", None) or {}), "model": copy.deepcopy(model.model).float(),
+                    "ema": None}, src)
+
+        ul_log = logging.getLogger("ultralytics")
+        level = ul_log.level
+        ul_log.setLevel(max(level, logging.WARNING))  # its export banner is ~10 INFO lines per model
         try:
             produced = YOLO(str(src)).export(format="onnx", imgsz=imgsz, dynamic=dynamic, simplify=False,
                                              opset=opset, verbose=False)
         except Exception as exc:  # Ultralytics/torch.onnx raise many types; one boundary
-            raise ExportError(f"ONNX export of {weights} failed: {type(exc).__name__}: {exc}") from exc
+            raise ExportError(f"ONNX export of {version} failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            ul_log.setLevel(level)
         proto = onnx.load(str(produced))
         meta = {p.key: p for p in proto.metadata_props}
         for key, value in (("courtside_weights", state), ("courtside_version", version)):
@@ -61,7 +83,7 @@ def export_onnx(weights: str, out: Path, imgsz: int = 640, opset: int | None = N
                 entry.key, entry.value = key, value
         onnx.save(proto, str(src.with_suffix(".onnx")))
         shutil.move(str(src.with_suffix(".onnx")), out)
-    log.info("exported %s (%s) to %s, imgsz %d, dynamic %s", weights, state, out, imgsz, dynamic)
+    log.info("exported %s (%s) to %s, imgsz %d, dynamic %s", version, state, out, imgsz, dynamic)
     return out
 
 

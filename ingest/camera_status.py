@@ -9,42 +9,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.status import CameraState
+from courtside_contracts.status import CameraState, ServiceState
+
+from courtside.kit.rate import RateMeter
 from courtside.logs import scrub
 
 log = logging.getLogger(__name__)
 
 #: Longest reason string kept (a hostile server's error text cannot bloat heartbeats).
 MAX_REASON = 200
-
-
-class RateMeter:
-    """Events per second over the last ``window_s`` seconds (times in monotonic seconds)."""
-
-    def __init__(self, window_s: float = 5.0) -> None:
-        self.window_s = window_s
-        self._times: deque[float] = deque()
-
-    def add(self, t: float, count: int = 1) -> None:
-        """Record ``count`` events at time ``t``."""
-        self._times.extend([t] * count)
-        self._trim(t)
-
-    def rate(self, now: float) -> float:
-        self._trim(now)
-        if len(self._times) < 2:
-            return 0.0
-        span = max(now - self._times[0], self._times[-1] - self._times[0])
-        return (len(self._times) - 1) / span if span > 0 else 0.0
-
-    def _trim(self, now: float) -> None:
-        while self._times and now - self._times[0] > self.window_s:
-            self._times.popleft()
+#: Camera states that make the service ``degraded`` (it stays ready: see :func:`cameras_health`).
+TROUBLE = frozenset({CameraState.FAILED, CameraState.STALLED, CameraState.RECONNECTING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +44,7 @@ class CameraSnapshot:
     last_error: str
 
     def heartbeat_entry(self) -> dict[str, Any]:
-        """The per-camera object of the ingest heartbeat (contracts.status.Heartbeat).
+        """The per-camera object of the ingest heartbeat (courtside_contracts.status.Heartbeat).
 
         The contract's fields (state, reason, fps, frames, dropped) plus
         ``reconnects`` and ``last_error``, which outlive a brief outage that a
@@ -139,7 +118,7 @@ class CameraStatus:
         """``count`` frames were published at ``now`` (one call per publishing pass)."""
         with self._lock:
             self.frames += count
-            self._meter.add(now, count)
+            self._meter.mark(now, count)
 
     def count_dropped(self, n: int = 1) -> None:
         with self._lock:
@@ -168,3 +147,19 @@ class CameraStatus:
                 skipped=self.skipped, reconnects=self.reconnects, decode_errors=self.decode_errors,
                 since_frame_s=None if last is None else now - last, last_error=self.last_error,
             )
+
+
+def cameras_health(cameras: Iterable[CameraSnapshot]) -> ServiceState:
+    """Ingest's own health from its cameras: ``degraded`` (a camera in trouble) > ``starting``
+    (a camera still connecting for the first time) > ``ready``.
+
+    WHIP cameras waiting for a publisher count as ready: nobody pushing is normal. The kit
+    adds NATS and the lifecycle (:func:`courtside.kit.readiness.assess`); cameras never decide
+    readiness: one dead camera must not take the whole instance out of a load balancer.
+    """
+    snaps = list(cameras)
+    if any(s.state in TROUBLE for s in snaps):
+        return ServiceState.DEGRADED
+    if any(s.state == CameraState.CONNECTING and s.source != "whip" for s in snaps):
+        return ServiceState.STARTING
+    return ServiceState.READY

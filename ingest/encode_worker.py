@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import av
 
+from courtside.kit.queue import SharedDropOldestQueue
 from ingest.camera_status import CameraStatus
-from ingest.handoff import DropOldestQueue, Handoff
+from ingest.handoff import Handoff
 from ingest.jpeg_encoder import EncodedFrame, JpegEncoder
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class EncodeWorker:
         self._encoder = encoder
         self._handoff = handoff
         self._status = status
-        self._queue: DropOldestQueue[RawFrame] = DropOldestQueue(depth)
+        self._queue: SharedDropOldestQueue[RawFrame] = SharedDropOldestQueue(depth)
         self._wake = threading.Condition()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)

@@ -71,9 +71,15 @@ class WhipBadOffer(WhipError):
 
 
 class WhipUnauthorized(WhipError):
-    """Missing or wrong bearer token."""
+    """Missing or not valid bearer token (unknown, expired, badly signed)."""
 
     status = 401
+
+
+class WhipForbidden(WhipError):
+    """A valid token without the publish scope for this camera, or a page from a foreign origin."""
+
+    status = 403
 
 
 class WhipNotAccepted(WhipError):

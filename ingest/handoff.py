@@ -8,58 +8,18 @@ wake-up is already on its way rings nothing, so one loop wake-up (a syscall
 and a task switch) serves every frame that arrived in the meantime, whatever
 camera it came from.
 
-:class:`DropOldestQueue` is the pure, thread-safe part; :class:`Doorbell` and
-:class:`Handoff` add the asyncio wake-up.
+The queue is the kit's (:class:`courtside.kit.queue.SharedDropOldestQueue`);
+:class:`Doorbell` and :class:`Handoff` add the asyncio wake-up.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections import deque
 from typing import Generic, TypeVar
 
+from courtside.kit.queue import SharedDropOldestQueue
+
 T = TypeVar("T")
-
-
-class DropOldestQueue(Generic[T]):
-    """Thread-safe FIFO of at most ``maxsize`` items; a put on a full queue drops the oldest."""
-
-    def __init__(self, maxsize: int) -> None:
-        if maxsize < 1:
-            raise ValueError(f"maxsize must be >= 1, got {maxsize}")
-        self._items: deque[T] = deque()
-        self._maxsize = maxsize
-        self._lock = threading.Lock()
-        self.dropped = 0
-
-    def put(self, item: T) -> bool:
-        """Append ``item``; return True when an older item was dropped to make room."""
-        with self._lock:
-            dropped = len(self._items) >= self._maxsize
-            if dropped:
-                self._items.popleft()
-                self.dropped += 1
-            self._items.append(item)
-            return dropped
-
-    def pop(self) -> T | None:
-        """The oldest item, or None when empty."""
-        with self._lock:
-            return self._items.popleft() if self._items else None
-
-    def pop_all(self) -> list[T]:
-        """Every pending item, oldest first (empty list when none)."""
-        with self._lock:
-            if not self._items:
-                return []
-            items = list(self._items)
-            self._items.clear()
-            return items
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
 
 
 class Doorbell:
@@ -99,22 +59,22 @@ class Doorbell:
 
 
 class Handoff(Generic[T]):
-    """One camera's :class:`DropOldestQueue`, filled from any thread, announced on a doorbell."""
+    """One camera's drop-oldest queue, filled from any thread, announced on a doorbell."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, maxsize: int = 2,
                  doorbell: Doorbell | None = None) -> None:
-        self.queue: DropOldestQueue[T] = DropOldestQueue(maxsize)
+        self.queue: SharedDropOldestQueue[T] = SharedDropOldestQueue(maxsize)
         self.doorbell = doorbell if doorbell is not None else Doorbell(loop)
 
     @property
     def dropped(self) -> int:
-        return self.queue.dropped
+        return self.queue.total_dropped
 
     def put(self, item: T) -> bool:
         """Called from a worker thread. Returns True when an older item was dropped."""
         dropped = self.queue.put(item)
         self.doorbell.ring()
-        return dropped
+        return dropped > 0
 
     def pop_all(self) -> list[T]:
         return self.queue.pop_all()

@@ -23,14 +23,14 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from courtside_contracts.headers import FrameMeta, frame_headers
+from courtside_contracts.subjects import frames_subject
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 
-from contracts.headers import FrameMeta, frame_headers
-from contracts.subjects import frames_subject
 from ingest.camera_status import CameraStatus
 from ingest.handoff import Doorbell, Handoff
 from ingest.jpeg_encoder import EncodedFrame
@@ -47,7 +47,7 @@ class FrameHeaders:
 
     The camera name is validated once, here, instead of per frame (constructing a
     :class:`FrameMeta` per frame re-validates it); the layout is the contract's
-    :func:`~contracts.headers.frame_headers`.
+    :func:`~courtside_contracts.headers.frame_headers`.
     """
 
     def __init__(self, camera: str) -> None:
@@ -71,6 +71,8 @@ class FramePublisher:
         self._status = status
         self.next_seq = first_seq
         self._failing = False
+        #: Told (seq, ts ns, pts seconds) of every published frame: the recording's seq index.
+        self.on_published: Callable[[int, int, float | None], None] | None = None
 
     async def publish_pending(self) -> int:
         """Publish every frame waiting in the hand-off queue, oldest first; returns how many were taken."""
@@ -98,6 +100,8 @@ class FramePublisher:
         if self._failing:
             log.info("%s: publishing again", self._camera)
             self._failing = False
+        if self.on_published is not None:
+            self.on_published(self.next_seq, frame.ts_ns, frame.pts)
         self.next_seq += 1
         return 1
 

@@ -9,6 +9,11 @@ internet. Audio, when offered, is answered ``inactive`` so it is never sent.
 A session ends on DELETE, when the connection fails or closes, when no first
 frame arrives within the camera's ``open_timeout_s``, or when media stops for
 ``read_timeout_s`` (a publisher that vanished without DELETE).
+
+Recording (when the camera has a recorder): an H.264 publisher's access units are
+taken from aiortc's receiver as they are (:mod:`ingest.whip_recording`) and relayed into
+segments; any other codec is recorded from the decoded frames, encoded once to H.264
+(:mod:`ingest.recording.whip_recorder`), all off the event loop.
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ from ingest.errors import WhipBadOffer
 from ingest.handoff import Handoff
 from ingest.jpeg_encoder import EncodedFrame, JpegEncoder
 from ingest.pacing import FpsLimiter, cap_time
+from ingest.recording.recorder import CameraRecorder
+from ingest.recording.whip_recorder import WhipRecorder
 from ingest.sdp_guard import VIDEO_CODECS, OfferSummary
+from ingest.whip_recording import KeyframeRequester, TapUnavailable, tap_receiver
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +47,8 @@ log = logging.getLogger(__name__)
 NEGOTIATION_TIMEOUT_S = 5.0
 #: Seconds closing a peer connection may take before it is abandoned.
 CLOSE_TIMEOUT_S = 2.0
+#: Seconds the recording thread may take to close its last segment when a session ends.
+RECORDING_JOIN_S = 3.0
 
 #: Called once when a session ends: (session, reason, clean) where clean means DELETE/shutdown.
 EndCallback = Callable[["WhipSession", str, bool], None]
@@ -48,7 +58,8 @@ class WhipSession:
     """A negotiated (or negotiating) WHIP session of one camera."""
 
     def __init__(self, session_id: str, config: CameraConfig, status: CameraStatus,
-                 handoff: Handoff[EncodedFrame], on_end: EndCallback) -> None:
+                 handoff: Handoff[EncodedFrame], on_end: EndCallback,
+                 recorder: CameraRecorder | None = None) -> None:
         self.id = session_id
         self.camera = config.id
         self._config = config
@@ -59,9 +70,15 @@ class WhipSession:
         self._worker = EncodeWorker(f"whip-{config.id}", JpegEncoder(config.max_side, config.jpeg_quality),
                                     handoff, status)
         self._tasks: list[asyncio.Task[None]] = []
+        #: Close tasks in flight: the loop keeps only a weak reference to a task, so a task nobody
+        #: holds may be garbage-collected before it finishes (asyncio.create_task docs).
+        self._closing: set[asyncio.Task[None]] = set()
         self._last_media: float | None = None
         self._ended = False
         self.codec = ""
+        self._recorder = recorder
+        #: This session's recording (made once the codec is negotiated), None when not recorded.
+        self.recording: WhipRecorder | None = None
 
     async def negotiate(self, offer: str, summary: OfferSummary) -> str:
         """Apply the offer and return the SDP answer; :class:`WhipBadOffer` when aiortc refuses it."""
@@ -76,6 +93,13 @@ class WhipSession:
 
     async def _negotiate(self, offer: str, summary: OfferSummary) -> str:
         video = self._pc.addTransceiver("video", direction="recvonly")
+        tapped = False
+        if self._recorder is not None:
+            try:
+                tap_receiver(video.receiver, self._on_encoded)
+                tapped = True
+            except TapUnavailable as exc:
+                log.warning("%s: H.264 will be encoded once, not relayed: %s", self.camera, exc)
         wanted = {f"video/{c}".lower() for c in VIDEO_CODECS} | {"video/rtx"}
         capabilities = RTCRtpReceiver.getCapabilities("video")
         codecs = capabilities.codecs if capabilities is not None else []
@@ -98,8 +122,18 @@ class WhipSession:
         await self._pc.setLocalDescription(await self._pc.createAnswer())
         negotiated = video._codecs  # best first
         self.codec = negotiated[0].mimeType.split("/")[-1] if negotiated else "?"
+        if self._recorder is not None:
+            relay = tapped and self.codec.lower() == "h264"
+            self.recording = WhipRecorder(self._recorder, relay,
+                                          KeyframeRequester(asyncio.get_running_loop(), video.receiver))
+            log.info("%s: recording %s %s", self.camera, self.codec,
+                     "relayed as it arrives" if relay else "encoded once to H.264")
         self._tasks.append(asyncio.create_task(self._watchdog(), name=f"whip-watchdog-{self.camera}"))
         return self._pc.localDescription.sdp
+
+    def _on_encoded(self, codec: str, data: bytes, timestamp: int) -> None:
+        if self.recording is not None and codec == "h264":
+            self.recording.access_unit(data, timestamp)
 
     async def _pump(self, track: MediaStreamTrack) -> None:
         """Decoded frames -> fps cap -> encode thread. Runs until the track ends."""
@@ -110,6 +144,8 @@ class WhipSession:
                     continue
                 now = time.monotonic()
                 self._last_media = now
+                if self.recording is not None:
+                    self.recording.frame(frame)  # ignored when the H.264 is relayed
                 pts = float(frame.time) if frame.time is not None else None
                 if not self._limiter.keep(cap_time(pts, now)):
                     self._status.count_skipped()
@@ -133,7 +169,10 @@ class WhipSession:
 
     def _end_soon(self, reason: str, clean: bool) -> None:
         if not self._ended:
-            asyncio.get_running_loop().create_task(self.close(reason, clean))
+            task = asyncio.get_running_loop().create_task(self.close(reason, clean),
+                                                          name=f"whip-close-{self.camera}")
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def close(self, reason: str, clean: bool = True) -> None:
         """End the session (idempotent): stop media, close the connection, tell the hub."""
@@ -147,5 +186,9 @@ class WhipSession:
         self._worker.stop()
         with contextlib.suppress(Exception):  # closing a half-negotiated connection may raise anything
             await asyncio.wait_for(self._pc.close(), CLOSE_TIMEOUT_S)
+        if self.recording is not None:  # its last segment closes before the next session may start
+            self.recording.stop()
+            if not await asyncio.to_thread(self.recording.join, RECORDING_JOIN_S):
+                log.warning("%s: WHIP recording still closing its segment", self.camera)
         log.info("%s: WHIP session %s ended: %s", self.camera, self.id[:8], reason)
         self._on_end(self, reason, clean)

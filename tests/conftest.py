@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import shutil
 import socket
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -78,3 +81,66 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.longrepr = f"skipped in CI, which must run every test: {reason}"
+
+
+#: Seconds past a test's own timeout (pytest-timeout) after which the whole run is ended.
+WATCHDOG_GRACE_S = float(os.environ.get("COURTSIDE_TEST_WATCHDOG_GRACE_S", "180"))
+
+
+class _Watchdog:
+    """A last resort against a hang that pytest-timeout cannot break: its signal fails the test,
+    but a teardown that joins a blocked thread (asyncio's default executor among them) waits for
+    ever. Past a test's timeout plus a grace, every thread's stack goes to stderr and the run
+    ends, so CI fails within minutes and says where instead of running out its 90 minutes. A
+    thread of its own: faulthandler's single timer is cancelled by pytest on every failure."""
+
+    def __init__(self) -> None:
+        self._deadline: float | None = None
+        self._name = ""
+        self._lock = threading.Lock()
+        self._stderr = 2
+
+    def start(self, stderr_fd: int) -> None:
+        """Starts watching; ``stderr_fd`` is a copy of the real stderr (pytest captures fd 2)."""
+        self._stderr = stderr_fd
+        threading.Thread(target=self._watch, name="test-watchdog", daemon=True).start()
+
+    def arm(self, name: str, seconds: float) -> None:
+        with self._lock:
+            self._name, self._deadline = name, time.monotonic() + seconds
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._deadline = None
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(1.0)
+            with self._lock:
+                late = self._deadline is not None and time.monotonic() > self._deadline
+                name = self._name
+            if late:
+                os.write(self._stderr, f"\nwatchdog: {name} still running past its timeout + "
+                                       f"{WATCHDOG_GRACE_S:.0f} s; every thread's stack follows\n".encode())
+                faulthandler.dump_traceback(file=self._stderr, all_threads=True)
+                os._exit(3)
+
+
+_WATCHDOG = _Watchdog()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Capture is suspended while plugins configure: fd 2 is the real stderr here.
+    _WATCHDOG.start(os.dup(2))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
+    """Arms the watchdog for one test: setup, call and teardown."""
+    marker = item.get_closest_marker("timeout")
+    limit = float(marker.args[0]) if marker and marker.args else float(item.config.getini("timeout") or 120)
+    _WATCHDOG.arm(item.nodeid, limit + WATCHDOG_GRACE_S)
+    try:
+        yield
+    finally:
+        _WATCHDOG.disarm()

@@ -2,7 +2,8 @@
 
 Data flow (one event loop, two named worker threads)::
 
-    NATS callback --put--> LatestFrameSlots (newest frame per camera, drops counted)
+    NATS client buffer (2 frames per camera; overflow dropped, counted as client_buffer)
+    NATS callback: headers only, stale cut --offer--> LatestFrameSlots (newest frame per camera)
     dispatcher --take(batch)--> thread "decode-<model>" (JPEG -> BGR)
                --ready queue (1 batch)--> infer loop --> thread "infer-<model>" (Runner.infer)
     infer loop: publish one Annotation per frame (core NATS; JetStream ANNOTATIONS captures it)
@@ -12,9 +13,17 @@ model is still busy, timed (from running estimates of both stages) to be ready
 just as the model frees up: the JPEG cost hides in the model's serial phases and
 frames are still taken as late as possible. Frames arriving meanwhile replace
 older pending frames of the same camera, so latency stays bounded under overload
-instead of a queue growing. Stateless models share frames through the queue group
+instead of a queue growing: nothing waits in front of the slots but a two-frame client
+buffer per camera (:mod:`inference.runtime.intake`), no JPEG is decoded before its frame
+is taken for a batch, and a frame that will be older than ``max_age_ms`` when the model
+can start on it is dropped on arrival or when the batch is taken, never decoded. Stateless models share frames through the queue group
 ``infer.<model>``; stateful runners (``runner.stateful``, e.g. tracking) subscribe
-without it and serve only the cameras they own (:mod:`inference.runtime.ownership`).
+without it and serve only the cameras they own (:mod:`inference.runtime.camera_ownership`).
+Annotations are built and sent by :mod:`inference.runtime.annotation_publisher`.
+With ``decode_ahead=False`` there is no decode thread: frames are taken only when the model is
+idle and decoded in its thread just before it runs them (one thread hop less per batch, nothing
+decoded while the model is busy; measured no different beyond the noise on the loaded 2-core
+machine, see docs/benchmarks.md, so decoding ahead stays the default).
 
 Latency fields (ms): ``queue`` = receipt -> model start (includes decode), ``infer`` = model time of
 the batch (decode excluded), ``total`` = capture ``ts`` -> publish (wall clock,
@@ -30,42 +39,41 @@ import os
 import re
 import socket
 import time
+from collections.abc import Awaitable, Callable
 
+from courtside_contracts.errors import ContractError
+from courtside_contracts.headers import FrameMeta
+from courtside_contracts.status import HEARTBEAT_INTERVAL_S, Heartbeat, ServiceState
+from courtside_contracts.subjects import (
+    FRAMES_ALL,
+    SERVICE_INFERENCE,
+    frames_subject,
+    inference_queue_group,
+    parse_subject,
+    status_subject,
+)
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 
-from contracts.annotations import MAX_OBJECTS, Annotation, Latency
-from contracts.errors import ContractError
-from contracts.headers import FrameMeta, annotation_headers
-from contracts.status import HEARTBEAT_INTERVAL_S, Heartbeat, ServiceState
-from contracts.subjects import (
-    FRAMES_ALL,
-    STATUS_PREFIX,
-    annotations_subject,
-    frames_subject,
-    inference_queue_group,
-    parse_subject,
-)
 from courtside.config import ModelConfig
-from courtside.natsio import heartbeat_loop, now_ns
-from inference.backends.base import Runner
+from courtside.kit.heartbeat import HeartbeatPublisher
+from courtside.natsio import now_ns
+from inference.backends.base import FrameRef, Runner
+from inference.runtime import camera_ownership
+from inference.runtime.annotation_publisher import AnnotationPublisher
 from inference.runtime.batching import ActiveCameras, BatchPolicy, Ewma, decode_ahead_wait_ns
+from inference.runtime.camera_ownership import CameraOwnership
+from inference.runtime.intake import NewestInBuffer, pending_limits
 from inference.runtime.metrics import ConsumerMetrics
-from inference.runtime.ownership import Membership
 from inference.runtime.processing import BatchOutcome, Decoded, FrameDone, decode_batch, infer_batch
 from inference.runtime.slots import LatestFrameSlots, PendingFrame
 from inference.runtime.worker import BlockingWorker
 
 log = logging.getLogger(__name__)
-#: Frames buffered inside the NATS client before ``_on_frame`` sees them. Newest-frame-wins
-#: only bounds latency if this buffer is small: when the event loop falls behind (CPU
-#: overload), nats-py drops beyond it (SlowConsumerError) instead of queueing seconds of
-#: video. 8 MiB is ~40-80 720p JPEGs: a few frames per camera even with 16 cameras.
-PENDING_BYTES_LIMIT = 8 * 1024 * 1024
 
-SERVICE = "inference"
+SERVICE = SERVICE_INFERENCE
 #: A camera counts as active (for "batch full") while it sent a frame this recently.
 ACTIVE_WINDOW_NS = 2_000_000_000
 #: Heartbeat interval when cameras are owned (tracking): faster, so cameras move within 5 s.
@@ -86,13 +94,14 @@ class InferenceConsumer:
     """
 
     def __init__(self, model: ModelConfig, runner: Runner, nc: NATS, cameras: list[str] | None = None,
-                 instance: str | None = None, *, heartbeat_interval_s: float | None = None) -> None:
+                 instance: str | None = None, *, heartbeat_interval_s: float | None = None,
+                 decode_ahead: bool = True) -> None:
         self.model = model
         self.runner = runner
         self.nc = nc
         self.cameras = cameras if cameras is not None else model.cameras
         self.instance = instance or default_instance(model.name)
-        self.stateful = bool(getattr(runner, "stateful", False))
+        self.stateful = runner.stateful
         self.heartbeat_interval_s = heartbeat_interval_s or (
             OWNERSHIP_HEARTBEAT_S if self.stateful else HEARTBEAT_INTERVAL_S)
         self.metrics = ConsumerMetrics()
@@ -101,39 +110,48 @@ class InferenceConsumer:
         self._policy = BatchPolicy(model.batch, int(model.max_wait_ms * 1e6))
         self._max_age_ns = int(model.max_age_ms * 1e6)
         self._active = ActiveCameras(ACTIVE_WINDOW_NS)
-        self._membership = (Membership(self.instance, int(2.5 * self.heartbeat_interval_s * 1e9))
-                            if self.stateful else None)
-        min_long_side = getattr(runner, "input_size", None) if model.decode == "auto" else None
+        self._ownership = (CameraOwnership(model.name, self.instance, int(2.5 * self.heartbeat_interval_s * 1e9))
+                           if self.stateful else None)
+        self._publisher = AnnotationPublisher(nc, model.name, runner.version, runner.weights, runner.trained_on)
+        min_long_side = runner.input_size if model.decode == "auto" else None
+        self._min_long_side = min_long_side
+        #: True: decode the next batch in its own thread while the model runs (see the module doc);
+        #: False: take frames only when the model is idle and decode them in the model's thread, just
+        #: before it runs them (one thread hop less per batch; no decode while the model is busy).
+        self._decode_ahead = decode_ahead
         self._decoder: BlockingWorker[list[bytes], Decoded] = BlockingWorker(
             f"decode-{model.name}", lambda jpegs: decode_batch(jpegs, min_long_side))
-        self._inferrer: BlockingWorker[tuple[Decoded, list[str] | None, list[str]], BatchOutcome] = (
+        self._inferrer: BlockingWorker[tuple[Decoded | list[bytes], list[FrameRef], list[str]],
+                                       tuple[BatchOutcome, Decoded]] = (
             BlockingWorker(f"infer-{model.name}", self._run_job))
-        #: Stateful mode: whether this replica owned each camera at its last frame, and the
-        #: cameras whose ownership changed since the last batch (their state is reset first).
-        self._owned: dict[str, bool] = {}
-        self._to_reset: set[str] = set()
-        self._ready: asyncio.Queue[tuple[list[PendingFrame], Decoded] | None] = asyncio.Queue(maxsize=1)
+        self._ready: asyncio.Queue[tuple[list[PendingFrame], Decoded | list[bytes]] | None] = (
+            asyncio.Queue(maxsize=1))
         self._infer_started_ns: int | None = None
         self._est_infer = Ewma()
         self._est_decode = Ewma()
         self._wake = asyncio.Event()
         self._stopping = False
         self._subs: list[Subscription] = []
+        self._frame_subs: list[Subscription] = []
+        self._handled: list[list[int]] = []
         self._errors: list[str] = []
         self._logged: set[str] = set()
 
     # ---- lifecycle -------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set, then drain: finish the batch in flight, publish, flush."""
-        self._decoder.start()
+        if self._decode_ahead:
+            self._decoder.start()
         self._inferrer.start()
-        heartbeat = asyncio.create_task(heartbeat_loop(self.nc, self.heartbeat, self.heartbeat_interval_s),
+        heartbeat = asyncio.create_task(HeartbeatPublisher(self.nc, self.heartbeat, self.heartbeat_interval_s).run(),
                                         name=f"heartbeat-{self.model.name}")
         dispatcher: asyncio.Task[None] | None = None
         inferrer: asyncio.Task[None] | None = None
         try:
-            if self._membership is not None:
-                await self._join_membership(stop)
+            if self._ownership is not None:
+                self._subs.append(await camera_ownership.join(self.nc, self._on_heartbeat, self._announce,
+                                                              self.heartbeat_interval_s, stop))
+            await self.runner.attach(self.nc)  # what it joins to frames (a pose model's detector), before frames
             await self._subscribe()
             self._set_state(ServiceState.READY)
             dispatcher = asyncio.create_task(self._dispatch_loop(), name=f"dispatch-{self.model.name}")
@@ -147,13 +165,14 @@ class InferenceConsumer:
             self._stopping = True
             self._wake.set()
             await self._join(dispatcher, inferrer)
+            await self.runner.detach()
             await self._decoder.stop()
             await self._inferrer.stop()
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
             with contextlib.suppress(NatsError, asyncio.TimeoutError):
-                await self.nc.publish(f"{STATUS_PREFIX}.{SERVICE}.{self.instance}", self.heartbeat().to_json())
+                await self._announce()
                 await self.nc.flush(timeout=5)
             log.info("%s: stopped (%d annotations published)", self.model.name, self.metrics.published)
 
@@ -174,29 +193,57 @@ class InferenceConsumer:
         if crashed:
             raise crashed[0]  # type: ignore[misc]
 
-    async def _join_membership(self, stop: asyncio.Event) -> None:
-        """Stateful mode: listen to peers' heartbeats for one interval before taking frames."""
-        self._subs.append(await self.nc.subscribe(f"{STATUS_PREFIX}.{SERVICE}.*", cb=self._on_heartbeat))
-        await self.nc.publish(f"{STATUS_PREFIX}.{SERVICE}.{self.instance}", self.heartbeat().to_json())
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), 1.2 * self.heartbeat_interval_s)
+    async def _announce(self) -> None:
+        """Publish one heartbeat now (at start-up of a stateful replica, and the last one at stop)."""
+        await self.nc.publish(status_subject(SERVICE, self.instance), self.heartbeat().to_json())
 
     async def _subscribe(self) -> None:
         subjects = [FRAMES_ALL] if self.cameras is None else [frames_subject(c) for c in self.cameras]
         queue = "" if self.stateful else inference_queue_group(self.model.name)
+        wildcard = self.cameras is None
+        limits = pending_limits(wildcard, self.nc.max_payload)
         for subject in subjects:
-            self._subs.append(await self.nc.subscribe(subject, queue=queue, cb=self._on_frame,
-                                                      pending_bytes_limit=PENDING_BYTES_LIMIT))
-        log.info("%s: serving %s as %s (%s, queue group %s, runner %s/%s on %s, weights %s)",
-                 self.model.name, ", ".join(subjects), self.instance,
-                 "camera ownership" if self.stateful else "shared", queue or "none",
-                 self.runner.name, self.runner.version, self.runner.device, self.runner.weights)
+            sub = await self.nc.subscribe(subject, queue=queue, cb=self._frame_handler(None if wildcard else
+                                                                                      NewestInBuffer()),
+                                          pending_msgs_limit=limits.msgs, pending_bytes_limit=limits.bytes)
+            self._frame_subs.append(sub)
+            handled = self._handled[-1]  # callback calls; delivered - handled - pending = the client's drops
+            self.metrics.intake.watch(id(sub), lambda sub=sub, handled=handled: (  # type: ignore[misc]
+                sub.delivered, handled[0], sub.pending_msgs))
+        log.info("%s: serving %s as %s (%s, queue group %s): %s", self.model.name, ", ".join(subjects),
+                 self.instance, "camera ownership" if self.stateful else "shared", queue or "none",
+                 self.runner.describe().summary())
+
+    def _frame_handler(self, newest: NewestInBuffer | None) -> Callable[[Msg], Awaitable[None]]:
+        """The callback of one frame subscription (created before it, so it finds it by position).
+
+        With ``newest`` (one camera per subscription) a frame that a newer one of its camera
+        already follows in the client buffer is counted as superseded, its headers unread.
+        """
+        index = len(self._handled)
+        handled = [0]
+        self._handled.append(handled)
+
+        async def on_frame(msg: Msg) -> None:
+            handled[0] += 1
+            subs = self._frame_subs
+            if newest is not None and index < len(subs) and newest.superseded(subs[index].pending_msgs):
+                self.metrics.received += 1
+                self.slots.superseded_unseen()
+                return
+            await self._on_frame(msg)
+
+        return on_frame
 
     async def _unsubscribe(self) -> None:
-        for sub in self._subs:
+        for sub in [*self._frame_subs, *self._subs]:
             with contextlib.suppress(NatsError):
                 await sub.unsubscribe()
+        for sub in self._frame_subs:
+            self.metrics.intake.retire(id(sub))
         self._subs.clear()
+        self._frame_subs.clear()
+        self._handled.clear()
 
     def _set_state(self, state: ServiceState) -> None:
         if state != self.state:
@@ -205,6 +252,7 @@ class InferenceConsumer:
 
     # ---- receiving (event loop, must stay cheap) -------------------------------------
     async def _on_frame(self, msg: Msg) -> None:
+        self.metrics.received += 1
         try:
             meta = FrameMeta.from_headers(msg.headers)
             if parse_subject(msg.subject).camera != meta.camera:
@@ -215,47 +263,30 @@ class InferenceConsumer:
                            "further ones are only counted", self.model.name, msg.subject, exc)
             return
         now = time.monotonic_ns()
-        if self._membership is not None and not self._owns(meta.camera, now):
+        if self._ownership is not None and not self._ownership.owns(meta.camera, now):
             self.metrics.not_owned += 1
             self.slots.discard(meta.camera)
             return
         self._active.seen(meta.camera, now)
-        self.slots.put(PendingFrame(meta, msg.data, now))
+        frame = PendingFrame(meta, msg.data, now)
+        stale_before = self.slots.stale
+        self.slots.offer(frame, now_ns(), self._max_age_ns)
+        if self.slots.stale != stale_before:
+            self._log_stale(frame, "on arrival")
+            return
         self._wake.set()
 
-    def _owns(self, camera: str, now: int) -> bool:
-        """Stateful mode: ownership of ``camera`` now; a change queues a reset of its state.
-
-        A camera that moved away and comes back must not resume from tracks that are
-        seconds old (ids would jump, lost players reappear): the runner forgets it on
-        every change of hands, before the next batch runs.
-        """
-        assert self._membership is not None
-        owned = self._membership.owns(camera, now)
-        before = self._owned.get(camera)
-        if before is not None and before != owned:
-            self._to_reset.add(camera)
-            log.info("%s: camera %s %s", self.model.name, camera,
-                     "is ours again, its state starts afresh" if owned else "moved to another replica")
-        self._owned[camera] = owned
-        return owned
-
-    def _run_job(self, job: tuple[Decoded, list[str] | None, list[str]]) -> BatchOutcome:
-        """Model thread: forget the cameras that changed hands, then run the batch."""
-        decoded, cameras, resets = job
-        reset = getattr(self.runner, "reset", None)
-        if reset is not None:
-            for camera in resets:
-                reset(camera)
-        return infer_batch(self.runner, decoded, cameras)
+    def _run_job(self, job: tuple[Decoded | list[bytes], list[FrameRef], list[str]]) -> tuple[BatchOutcome, Decoded]:
+        """Model thread: forget the cameras that changed hands, decode (unless done ahead), run the batch."""
+        frames, refs, resets = job
+        decoded = frames if isinstance(frames, Decoded) else decode_batch(frames, self._min_long_side)
+        for camera in resets:
+            self.runner.reset(camera)
+        return infer_batch(self.runner, decoded, refs), decoded
 
     async def _on_heartbeat(self, msg: Msg) -> None:
-        try:
-            beat = Heartbeat.from_json(msg.data)
-        except ContractError:
-            return
-        if self._membership is not None and self.model.name in beat.models:
-            self._membership.heard(beat.instance, time.monotonic_ns(), beat.state == ServiceState.STOPPING)
+        if self._ownership is not None:
+            self._ownership.heard_json(msg.data, time.monotonic_ns())
 
     # ---- dispatching ------------------------------------------------------------------
     async def _dispatch_loop(self) -> None:
@@ -271,20 +302,38 @@ class InferenceConsumer:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), None if wait is None else wait / 1e9)
                 continue
-            taken = self.slots.take(self._policy.max_frames, now_ns(), self._max_age_ns)
+            taken = self.slots.take(self._policy.max_frames, now_ns(), self._max_age_ns,
+                                    self._model_start_in_ns(now))
             if taken.stale:
-                self._log_once("stale", "%s: frames older than %.0f ms dropped (first: %s seq %d); "
-                               "further drops are only counted", self.model.name, self.model.max_age_ms,
-                               taken.stale[0].meta.camera, taken.stale[0].meta.seq)
-            if taken.frames:
+                self._log_stale(taken.stale[0], "before decoding")
+            if taken.frames and not self._decode_ahead:
+                await self._ready.put((taken.frames, [f.jpeg for f in taken.frames]))
+            elif taken.frames:
                 decoded = await self._decoder.submit([f.jpeg for f in taken.frames])
                 self._est_decode.add(decoded.decode_ns / len(taken.frames))
                 await self._ready.put((taken.frames, decoded))
         await self._ready.put(None)
 
+    def _model_start_in_ns(self, now: int) -> int:
+        """Estimated ns until the model can start on a batch taken now: its decode, or the
+        rest of the batch in flight if that ends later (0 without estimates)."""
+        frames = min(len(self.slots), self._policy.max_frames)
+        decode = 0.0 if self._est_decode.value is None else self._est_decode.value * frames
+        busy = 0.0
+        if self._infer_started_ns is not None and self._est_infer.value is not None:
+            busy = self._infer_started_ns + self._est_infer.value - now
+        return int(max(decode, busy, 0.0))
+
+    def _log_stale(self, frame: PendingFrame, where: str) -> None:
+        self._log_once("stale", "%s: frames older than %.0f ms by the time the model could run them are "
+                       "dropped (first: %s seq %d, %s); further drops are only counted", self.model.name,
+                       self.model.max_age_ms, frame.meta.camera, frame.meta.seq, where)
+
     def _decode_ahead_wait_ns(self, now: int) -> int | None:
         if self._ready.full():
             return None  # a decoded batch already waits for the model; woken when it starts
+        if not self._decode_ahead:
+            return None if self._infer_started_ns is not None else 0  # woken when the model frees up
         per_frame = self._est_decode.value
         frames = min(len(self.slots), self._policy.max_frames)
         return decode_ahead_wait_ns(now, self._infer_started_ns, self._est_infer.value,
@@ -296,16 +345,19 @@ class InferenceConsumer:
             frames, decoded = item
             self._infer_started_ns = start = time.monotonic_ns()
             self._wake.set()
-            resets, self._to_reset = sorted(self._to_reset), set()
+            resets = [] if self._ownership is None else self._ownership.take_resets()
             try:
-                outcome = await self._inferrer.submit(
-                    (decoded, [f.meta.camera for f in frames] if self.stateful else None, resets))
+                refs = [FrameRef(f.meta.camera, f.meta.seq, f.meta.ts, f.meta.width, f.meta.height) for f in frames]
+                outcome, done_decoding = await self._inferrer.submit((decoded, refs, resets))
             except Exception as exc:  # any model failure: count, report, keep serving
                 self._batch_failed(len(frames), exc)
                 continue
             finally:
                 self._infer_started_ns = None
                 self._wake.set()
+            if decoded is not done_decoding:  # decoded in the model's thread: the model started after it
+                start += done_decoding.decode_ns
+                self._est_decode.add(done_decoding.decode_ns / len(frames))
             self._est_infer.add(outcome.infer_ms * 1e6)
             self.metrics.batches += 1
             self.metrics.infer_ms.add(outcome.infer_ms)
@@ -328,38 +380,21 @@ class InferenceConsumer:
                        self.model.name, frames, exc)
 
     async def _publish(self, frame: PendingFrame, done: FrameDone, queue_ms: float, infer_ms: float) -> None:
-        meta = frame.meta
-        objects = done.result.objects
-        if len(objects) > MAX_OBJECTS:
-            objects = tuple(sorted(objects, key=lambda o: -o.score)[:MAX_OBJECTS])
-        total_ms = (now_ns() - meta.ts) / 1e6
-        annotation = Annotation(
-            camera=meta.camera, seq=meta.seq, ts=meta.ts, model=self.model.name,
-            model_version=self.runner.version, weights=self.runner.weights,
-            frame_w=done.width, frame_h=done.height,
-            latency=Latency(queue=queue_ms, infer=infer_ms, total=total_ms),
-            objects=objects, ball=done.result.ball)
-        try:
-            await self.nc.publish(annotations_subject(meta.camera, self.model.name), annotation.to_json(),
-                                  headers=annotation_headers(meta.camera, self.model.name, meta.seq, meta.ts))
-        except NatsError as exc:
-            self._log_once("publish", "%s: publishing annotations failed: %s", self.model.name, exc)
-            return
-        self.metrics.published += 1
-        self.metrics.total_ms.add(total_ms)
-        self.metrics.fps.mark(time.monotonic_ns())
+        annotation = await self._publisher.publish(frame.meta, done, queue_ms, infer_ms)
+        if annotation is not None:
+            self.metrics.published += 1
+            self.metrics.total_ms.add(annotation.latency.total)
+            self.metrics.fps.mark(time.monotonic_ns())
 
     # ---- reporting --------------------------------------------------------------------
     def heartbeat(self) -> Heartbeat:
         """This replica's heartbeat (``models[<name>]``: see :class:`ConsumerMetrics`)."""
         now = time.monotonic_ns()
         owned = None
-        if self._membership is not None:
-            live = self._membership.live(now)
-            owned = [c for c in self._active.names(now) if self._membership.owns(c, now)]
-            owned_entry = {"replicas": live}
-        else:
-            owned_entry = {}
+        owned_entry = {}
+        if self._ownership is not None:
+            owned = self._ownership.owned(self._active.names(now), now)
+            owned_entry = {"replicas": self._ownership.replicas(now)}
         entry = self.metrics.snapshot(
             now, superseded=self.slots.superseded, stale=self.slots.stale,
             out_of_order=self.slots.out_of_order, loaded=True, weights=self.runner.weights,

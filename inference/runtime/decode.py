@@ -39,7 +39,7 @@ class DecodedFrame:
 
     @property
     def reduced(self) -> bool:
-        return self.image.shape[1] != self.width or self.image.shape[0] != self.height
+        return bool(self.image.shape[1] != self.width or self.image.shape[0] != self.height)
 
 
 def reduced_size_request(width: int, height: int, min_long_side: int | None) -> dict[str, int]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.backends.base import FrameResult, Runner, as_frame_result
+from inference.backends.base import FrameRef, FrameResult, Runner, as_frame_result
 from inference.errors import FrameDecodeError, InferenceFailed
 from inference.runtime.decode import DecodedFrame, decode_frame
 from inference.runtime.rescale import rescale_result
@@ -73,11 +73,13 @@ def decode_batch(jpegs: list[bytes], min_long_side: int | None = None) -> Decode
     return Decoded(frames, errors, time.perf_counter_ns() - start)
 
 
-def infer_batch(runner: Runner, decoded: Decoded, cameras: list[str] | None = None) -> BatchOutcome:
+def infer_batch(runner: Runner, decoded: Decoded, frames: list[FrameRef]) -> BatchOutcome:
     """Run ``runner`` on the decoded images and pair results with the input frames.
 
-    ``cameras`` (one per input frame) is passed on to stateful runners. Raises
-    :class:`InferenceFailed` when the runner raises or returns the wrong count.
+    ``frames`` (one per input frame) says which published frame each is; the runner gets
+    those of the decodable ones through :meth:`Runner.infer_frames` (which hands stateful
+    runners their cameras). Raises :class:`InferenceFailed` when the runner raises or
+    returns the wrong count.
     """
     kept = [i for i, err in enumerate(decoded.errors) if err is None]
     results: list[FrameDone | FrameDecodeError] = [
@@ -87,10 +89,7 @@ def infer_batch(runner: Runner, decoded: Decoded, cameras: list[str] | None = No
     images = decoded.images
     start = time.perf_counter()
     try:
-        if cameras is not None:
-            outputs = runner.infer(images, cameras=[cameras[i] for i in kept])  # type: ignore[call-arg]
-        else:
-            outputs = runner.infer(images)
+        outputs = runner.infer_frames(images, [frames[i] for i in kept])
     except Exception as exc:  # third-party model errors, translated at this one boundary
         raise InferenceFailed(f"{runner.name} failed on a batch of {len(images)}: "
                               f"{type(exc).__name__}: {exc}") from exc
@@ -102,9 +101,3 @@ def infer_batch(runner: Runner, decoded: Decoded, cameras: list[str] | None = No
         result = rescale_result(as_frame_result(output), w, h, frame.width, frame.height)
         results[i] = FrameDone(result, width=frame.width, height=frame.height)
     return BatchOutcome(results, infer_ms)
-
-
-def process_batch(runner: Runner, jpegs: list[bytes], cameras: list[str] | None = None,
-                  min_long_side: int | None = None) -> BatchOutcome:
-    """Both stages in the calling thread (tests and simple callers)."""
-    return infer_batch(runner, decode_batch(jpegs, min_long_side), cameras)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from contracts.annotations import DetectedObject
+from courtside_contracts.annotations import DetectedObject
+
 from inference.backends.base import FrameResult
 
 

@@ -2,8 +2,10 @@
 
 Pure logic (no I/O, no clock reads): times are passed in. A frame replaced by a
 newer one from the same camera is *superseded*; a frame whose capture time is
-older than ``max_age_ns`` when a batch is assembled is *stale*. Both are dropped
-and counted, never queued, so memory is bounded by the number of cameras.
+older than ``max_age_ns`` on arrival, or that would be by the time the model can
+start on it, is *stale*. Both are dropped and counted, never queued or decoded, so
+memory is bounded by the number of cameras and no JPEG work is spent on a frame that
+will not run.
 
 Units: ``received_ns`` is ``time.monotonic_ns()`` at receipt (for queue time);
 ``FrameMeta.ts`` and ``now_wall_ns`` are Unix nanoseconds (for age).
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from contracts.headers import FrameMeta
+from courtside_contracts.headers import FrameMeta
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,22 +67,41 @@ class LatestFrameSlots:
             self.superseded += 1
         return old
 
+    def offer(self, frame: PendingFrame, now_wall_ns: int, max_age_ns: int) -> PendingFrame | None:
+        """:meth:`put`, unless ``frame`` is already stale on arrival (then it is counted and returned).
+
+        The cut before the slot: a frame delayed upstream (ingest, NATS, the client buffer)
+        past ``max_age_ns`` never displaces the camera's pending frame.
+        """
+        if is_stale(frame.meta.ts, now_wall_ns, max_age_ns):
+            self.stale += 1
+            return frame
+        return self.put(frame)
+
+    def superseded_unseen(self) -> None:
+        """Count a frame dropped before it reached its slot because a newer frame of its camera
+        already followed it (see :class:`inference.runtime.intake.NewestInBuffer`)."""
+        self.superseded += 1
+
     def oldest_received_ns(self) -> int | None:
         """Receipt time of the longest-waiting pending frame, or None when empty."""
         if not self._slots:
             return None
         return min(f.received_ns for f in self._slots.values())
 
-    def take(self, max_frames: int, now_wall_ns: int, max_age_ns: int) -> Taken:
+    def take(self, max_frames: int, now_wall_ns: int, max_age_ns: int, start_in_ns: int = 0) -> Taken:
         """Remove and return up to ``max_frames`` frames, longest-waiting first.
 
-        Stale frames (capture ``ts`` more than ``max_age_ns`` before ``now_wall_ns``)
-        are removed and returned separately; they never count against ``max_frames``.
-        Frames left behind stay pending for the next batch.
+        Stale frames are removed and returned separately; they never count against
+        ``max_frames``. A frame is stale when it will be older than ``max_age_ns`` when
+        the model can start on it, ``start_in_ns`` from now (the caller's estimate of
+        decode plus the rest of the batch in flight; the model's own time is not
+        counted, so a model slower than ``max_age_ns`` still runs). Frames left behind
+        stay pending for the next batch.
         """
         taken = Taken()
         for frame in sorted(self._slots.values(), key=lambda f: f.received_ns):
-            if now_wall_ns - frame.meta.ts > max_age_ns:
+            if is_stale(frame.meta.ts, now_wall_ns + max(0, start_in_ns), max_age_ns):
                 taken.stale.append(frame)
                 del self._slots[frame.meta.camera]
             elif len(taken.frames) < max_frames:
@@ -95,3 +116,9 @@ class LatestFrameSlots:
 
     def cameras(self) -> list[str]:
         return list(self._slots)
+
+
+def is_stale(ts_ns: int, now_wall_ns: int, max_age_ns: int) -> bool:
+    """Whether a frame captured at ``ts_ns`` is older than ``max_age_ns`` at ``now_wall_ns``
+    (all Unix nanoseconds)."""
+    return now_wall_ns - ts_ns > max_age_ns

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
-
-from contracts import (
+from courtside_contracts import (
     Annotation,
     Ball,
     ContractError,
@@ -14,8 +14,8 @@ from contracts import (
     Latency,
     ServiceState,
 )
-from contracts.headers import MSG_ID, annotation_headers
-from contracts.ws import (
+from courtside_contracts.headers import MSG_ID, annotation_headers
+from courtside_contracts.ws import (
     MAX_CLIENT_MESSAGE_BYTES,
     Ping,
     ProtocolError,
@@ -49,6 +49,9 @@ def test_annotation_round_trip() -> None:
     assert wire["latency_ms"] == {"queue": 1.5, "infer": 20.25, "total": 30.0}
     assert wire["objects"][0]["track_id"] == 7
     assert "track_id" not in wire["objects"][1]
+    assert "trained_on" not in wire  # absent unless known
+    trained = replace(original, weights="trained", trained_on="synthetic court (courtside.sim v1)")
+    assert Annotation.from_json(trained.to_json()) == trained
 
 
 @pytest.mark.parametrize(
@@ -64,6 +67,9 @@ def test_annotation_round_trip() -> None:
         (lambda d: d["frame"].update(w=0), "frame.w"),
         (lambda d: d.pop("latency_ms"), "latency_ms"),
         (lambda d: d["ball"].update(visible="yes"), "ball.visible"),
+        (lambda d: d.update(trained_on=7), "trained_on"),
+        (lambda d: d.update(trained_on=""), "trained_on"),
+        (lambda d: d.update(trained_on="x" * 201), "trained_on"),
     ],
 )
 def test_annotation_rejects_malformed_fields(mutate, message: str) -> None:  # type: ignore[no-untyped-def]

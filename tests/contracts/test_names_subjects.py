@@ -3,9 +3,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from contracts.names import InvalidName, is_valid_name, validate_name
-from contracts.subjects import (
+from courtside_contracts.names import InvalidName, is_valid_name, validate_name
+from courtside_contracts.subjects import (
     annotations_filter,
     annotations_subject,
     frames_subject,

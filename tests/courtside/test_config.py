@@ -8,7 +8,7 @@ import pytest
 
 from courtside.config import ConfigError, load_config, parse_config
 
-EMBEDDED = Path(__file__).resolve().parents[2] / "courtside" / "embedded.yaml"
+EMBEDDED = Path(__file__).resolve().parents[2] / "courtside" / "app" / "embedded.yaml"
 
 
 def test_embedded_default_is_valid() -> None:
@@ -16,7 +16,8 @@ def test_embedded_default_is_valid() -> None:
     assert config.nats.url is None
     assert [c.id for c in config.cameras] == ["court-1", "street-1"]
     assert [(m.name, m.backend, m.cameras) for m in config.models] == [
-        ("yolo", "ultralytics", ["court-1"]), ("people", "opencv", ["street-1"]), ("pose", "mediapipe", ["street-1"])]
+        ("yolo", "ultralytics", ["court-1"]), ("ball", "ball", ["court-1"]), ("people", "opencv", ["street-1"]),
+        ("pose", "mediapipe", ["street-1"])]
 
 
 def test_environment_overrides_nested_fields() -> None:

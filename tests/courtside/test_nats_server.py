@@ -9,8 +9,9 @@ import textwrap
 import time
 
 import nats
+import pytest
 
-from courtside.nats_server import EmbeddedNats, nats_server_binary
+from courtside.nats_server import EmbeddedNats, NatsServerError, nats_server_binary
 
 
 def _alive(pid: int) -> bool:
@@ -91,3 +92,11 @@ def test_slow_consumer_drops_are_counted_and_logged_rarely(caplog) -> None:  # t
             slow.dropped("frames.c1")
     assert slow.total == 500
     assert caplog.text.count("falling behind") == 1
+
+
+def test_a_failed_start_raises_the_server_error_and_leaves_nothing_behind() -> None:
+    """nats-server refuses a max_payload above its max_pending (64 MiB) and exits at once."""
+    server = EmbeddedNats(max_payload=128 * 1024 * 1024)
+    with pytest.raises(NatsServerError, match=r"exited at start \(\d+\).*max_payload"):
+        server.start()
+    assert server.pid is None

@@ -21,9 +21,9 @@ import pytest
 import simplejpeg
 import websockets
 import yaml
+from courtside_contracts import Annotation, FrameMeta
+from courtside_contracts.ws import unpack_video
 
-from contracts import Annotation, FrameMeta
-from contracts.ws import unpack_video
 from courtside import process
 from courtside.nats_server import EmbeddedNats
 from tests.conftest import free_port

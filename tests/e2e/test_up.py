@@ -1,10 +1,12 @@
 """`courtside up` on the embedded default: everything starts, data flows, Ctrl-C stops it all.
 
-Runs the real default (courtside/embedded.yaml): embedded nats-server, the demo court
-source, the Ultralytics consumer whose default weights cannot be downloaded here (so
-it must fall back to the untrained architecture and say so), real footage (a cyclist)
+Runs the real default (courtside/app/embedded.yaml): embedded nats-server, the demo court
+source, the Ultralytics player detector and the ball tracker with the weights shipped in
+the repository (both trained on the synthetic court, and saying so), real footage (a cyclist)
 served by the pretrained OpenCV and MediaPipe consumers from their own environments,
-and fanout. Only the ports are moved to free ones.
+and fanout, which archives every camera's segments into the local archive
+(``courtside-data/archive`` under the working directory, here the test's temp dir) and
+lists them for /replay. Only the ports are moved to free ones.
 """
 
 from __future__ import annotations
@@ -58,17 +60,23 @@ def _alive(pid: int) -> bool:
 async def test_up_runs_the_embedded_default_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "COURTSIDE_FANOUT__PORT": str(port), "COURTSIDE_INGEST__PORT": str(free_port()),
+           "COURTSIDE_SUPERVISOR__PORT": str(free_port()),
            "YOLO_CONFIG_DIR": str(tmp_path / "yolo")}
     env.pop("COURTSIDE_NATS__URL", None)
     log_path = tmp_path / "up.log"
+    started_ns = time.time_ns()
     with log_path.open("wb") as log:
         up = subprocess.Popen([sys.executable, "-m", "courtside", "up"], env=env, stdout=log,  # noqa: ASYNC220 - returns at once; the test signals it
-                              stderr=subprocess.STDOUT)
+                              stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
-        seen = await _annotations_until_every_model(port, up, {"yolo", "people", "pose"})
-        yolo, people, pose = seen["yolo"], seen["people"], seen["pose"]
-        assert yolo["camera"] == "court-1"
-        assert yolo["weights"] == "untrained", "no weights can be downloaded here: must say untrained"
+        seen = await _annotations_until_every_model(port, up, {"yolo", "ball", "people", "pose"})
+        yolo, ball, people, pose = seen["yolo"], seen["ball"], seen["people"], seen["pose"]
+        assert yolo["camera"] == ball["camera"] == "court-1"
+        assert yolo["weights"] == "trained" and yolo["trained_on"] == "synthetic court (courtside.sim v2)", \
+            "the shipped player detector is trained, and says on what"
+        assert any(o["label"] == "player" for o in yolo["objects"]), "the demo court's players, found"
+        assert ball["weights"] == "trained", "the shipped ball weights are trained (on the synthetic court)"
+        assert ball["ball"]["visible"], "the demo court's ball, found by the shipped tracker"
         assert people["camera"] == pose["camera"] == "street-1"
         assert people["weights"] == pose["weights"] == "trained", "models shipped in their packages are pretrained"
         (person,) = pose["objects"]  # the cyclist's pose, from real footage, with no download
@@ -76,8 +84,9 @@ async def test_up_runs_the_embedded_default_and_ctrl_c_stops_everything(tmp_path
         async with httpx.AsyncClient() as client:
             cameras = (await client.get(f"http://127.0.0.1:{port}/api/cameras")).json()
         assert "court-1" in json.dumps(cameras)
+        await _archived_and_listed(port, up, tmp_path / "courtside-data" / "archive", started_ns)
         family = _descendants(up.pid)
-        assert len(family) >= 6, f"expected nats-server, ingest, 3 consumers, fanout; got {family}"
+        assert len(family) >= 7, f"expected nats-server, ingest, 4 consumers, fanout; got {family}"
 
         started = time.monotonic()
         up.send_signal(signal.SIGINT)
@@ -94,13 +103,39 @@ async def test_up_runs_the_embedded_default_and_ctrl_c_stops_everything(tmp_path
             up.kill()
             up.wait()
     text = log_path.read_text(errors="replace")
-    assert "untrained" in text.lower(), "the weights fallback must be logged"
     assert "Traceback" not in text, text[-3000:]
+
+
+async def _archived_and_listed(port: int, up: subprocess.Popen[bytes], archive: Path, since_ns: int) -> None:
+    """The embedded default records: a segment of court-1 (video and sidecar) lands in the
+    local archive under the working directory, and the replay API lists exactly those files."""
+    deadline = time.monotonic() + 90  # one 10 s segment, the annotation grace, a loaded machine
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        page = await client.get("/replay")
+        assert page.status_code == 200 and "<html" in page.text.lower()
+        while time.monotonic() < deadline:
+            assert up.poll() is None, "courtside up exited early"
+            reply = await client.get("/api/recordings", params={
+                "camera": "court-1", "start": since_ns - 10**9, "end": time.time_ns()})
+            assert reply.status_code == 200, reply.text
+            listed = [i for i in reply.json()["items"] if i["kind"] == "recording"]
+            if listed:
+                break
+            await asyncio.sleep(1.0)
+        else:
+            raise AssertionError(f"no court-1 segment archived in {archive} within 90 s")
+    on_disk = {p.name for p in (archive / "courtside" / "court-1").rglob("*.mp4")}
+    assert {i["name"] for i in listed} <= on_disk, (listed, on_disk)
+    for item in listed:
+        (video,) = (archive / "courtside" / "court-1").rglob(item["name"])
+        assert video.stat().st_size == item["size"] and video.read_bytes()[4:8] == b"ftyp"
+        assert video.with_suffix(".jsonl").is_file(), "every archived video has its sidecar"
 
 
 async def _annotations_until_every_model(port: int, up: subprocess.Popen[bytes],
                                          models: set[str]) -> dict[str, dict[str, Any]]:
-    """The first annotation of each model in ``models`` (for pose: the first with a person)."""
+    """The first annotation of each model in ``models`` (for pose: the first with a person; for
+    ball: the first with the ball in view)."""
     deadline = time.monotonic() + 240
     seen: dict[str, dict[str, Any]] = {}
     while time.monotonic() < deadline:
@@ -113,7 +148,9 @@ async def _annotations_until_every_model(port: int, up: subprocess.Popen[bytes],
                     if data.get("type") != "annotation":
                         continue
                     ann = data["annotation"]
-                    if ann["model"] in models - set(seen) and (ann["model"] != "pose" or ann["objects"]):
+                    found = {"pose": bool(ann["objects"]), "yolo": bool(ann["objects"]),
+                             "ball": bool(ann.get("ball", {}).get("visible"))}
+                    if ann["model"] in models - set(seen) and found.get(ann["model"], True):
                         seen[ann["model"]] = ann
                     if set(seen) == models:
                         return seen

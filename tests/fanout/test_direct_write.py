@@ -128,9 +128,9 @@ async def test_ready_clients_are_written_directly(fanout: RunningFanout, nc: NAT
         for seq in range(50):
             await publish_annotation(nc, make_annotation("c1", "yolo", seq))
         assert [a["seq"] for a in await annotations(ws, 50)] == list(range(50))
-    assert await metric(fanout, "fanout_client_messages_sent_total") >= 50
+    assert await metric(fanout, "courtside_fanout_client_messages_sent_total") >= 50
     # only the first status (sent right after `subscribed`, behind it) may have waited in the queue
-    assert await metric(fanout, "fanout_client_messages_queued_total") <= 1
+    assert await metric(fanout, "courtside_fanout_client_messages_queued_total") <= 1
 
 
 class _StalledClient:
@@ -186,7 +186,7 @@ async def test_a_stalled_client_loses_its_oldest_and_is_told_while_a_fast_one_ke
                     pass
 
             async def watching() -> bool:
-                return await metric(fanout, "fanout_frame_subscriptions") == 1
+                return await metric(fanout, "courtside_fanout_frame_subscriptions") == 1
 
             await wait_until(watching)
             total = rounds * per_round
@@ -228,4 +228,4 @@ async def test_a_stalled_client_loses_its_oldest_and_is_told_while_a_fast_one_ke
             stalled.close()
         assert dropped > 0 and notices >= 1 and frames < rounds
         assert seqs == sorted(seqs) and len(seqs) + frames + dropped == total + rounds
-        assert await metric(fanout, "fanout_client_messages_dropped_total") == dropped
+        assert await metric(fanout, "courtside_fanout_client_messages_dropped_total") == dropped

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contracts.status import HEARTBEAT_STALE_S, Heartbeat, ServiceState
+from courtside_contracts.status import HEARTBEAT_STALE_S, Heartbeat, ServiceState
+
 from fanout.live_state import LiveState
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import httpx
+from courtside_contracts.status import Heartbeat, ServiceState
+from courtside_contracts.subjects import status_subject
 from nats.aio.client import Client as NATS
 
-from contracts.status import Heartbeat, ServiceState
-from contracts.subjects import status_subject
 from fanout.testing import RunningFanout, make_annotation, publish_annotation, wait_until
 
 
@@ -14,7 +14,7 @@ async def test_cameras_and_models_follow_heartbeats(fanout: RunningFanout, nc: N
     ingest = Heartbeat("ingest", "ingest-1", ServiceState.READY, 1,
                        cameras={"court-1": {"state": "live", "fps": 15.0}})
     infer = Heartbeat("inference", "yolo-1", ServiceState.READY, 1, cameras={"court-1": {}},
-                      models={"yolo": {"loaded": True, "weights": "trained", "device": "cpu"}})
+                      models={"yolo": {"loaded": True, "weights": "trained", "device": "cpu"}}, http_port=9107)
     await nc.publish(status_subject("ingest", "ingest-1"), ingest.to_json())
     await nc.publish(status_subject("inference", "yolo-1"), infer.to_json())
     await nc.publish("status.bad.x", b"{not json")
@@ -33,17 +33,19 @@ async def test_cameras_and_models_follow_heartbeats(fanout: RunningFanout, nc: N
         models = {m["name"]: m for m in (await http.get("/api/models")).json()["models"]}
         assert models["yolo"]["state"] == "ready" and models["yolo"]["cameras"] == ["court-1"]
         assert models["yolo"]["instances"][0]["instance"] == "yolo-1"
+        assert models["yolo"]["instances"][0]["http_port"] == 9107
         assert models["pose"]["cameras"] == ["court-2"]
         metrics = (await http.get("/metrics")).text
-        assert 'fanout_nats_messages_total{kind="heartbeat",result="malformed"} 1.0' in metrics
+        assert 'courtside_fanout_nats_messages_total{kind="heartbeat",result="malformed"} 1.0' in metrics
 
 
 async def test_ops_docs_and_pages(fanout: RunningFanout) -> None:
     async with httpx.AsyncClient(base_url=fanout.http_url) as http:
         assert (await http.get("/healthz")).json() == {"status": "ok"}
         ready = (await http.get("/readyz")).json()
-        assert ready["ready"] and ready["dependencies"]["nats"] == "connected"
-        assert "fanout_clients 0.0" in (await http.get("/metrics")).text
+        assert ready["ready"] and ready["state"] == "ready" and ready["service"] == "fanout"
+        assert ready["dependencies"] == {"nats": {"state": "connected", "ok": True}}
+        assert "courtside_fanout_clients 0.0" in (await http.get("/metrics")).text
         spec = (await http.get("/openapi.json")).json()
         assert {"/api/cameras", "/api/models", "/readyz"} <= set(spec["paths"])
         assert (await http.get("/docs")).status_code == 200

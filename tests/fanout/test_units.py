@@ -6,8 +6,8 @@ import asyncio
 import json
 
 import pytest
+from courtside_contracts.ws import Subscribe
 
-from contracts.ws import Subscribe
 from courtside.config import AuthConfig
 from fanout.auth import (
     ANONYMOUS,
@@ -24,7 +24,7 @@ from fanout.hub import Hub
 from fanout.limits import Limits
 from fanout.subscriptions import resolve
 
-COURT1 = Principal("t1", Scope.VIEWER, frozenset({"court-1"}))
+COURT1 = Principal("t1", frozenset({Scope.READ}), frozenset({"court-1"}))
 
 
 def test_queue_drops_oldest_and_reports_once() -> None:
@@ -59,7 +59,7 @@ def test_authenticator_scopes_and_cameras() -> None:
         {"token": "aaa", "scope": "viewer", "cameras": ["court-1"]},
         {"token": "bbb", "scope": "admin"}]}))
     assert auth.authenticate("aaa").cameras == frozenset({"court-1"})
-    assert auth.authenticate("bbb").scope is Scope.ADMIN
+    assert auth.authenticate("bbb").scopes == frozenset(Scope)
     for bad in (None, "", "aa", "aaaa", "bbb "):
         with pytest.raises(Unauthorized):
             auth.authenticate(bad)

@@ -11,10 +11,10 @@ import httpx
 import numpy as np
 import simplejpeg
 import websockets
+from courtside_contracts.ws import MAX_CLIENT_MESSAGE_BYTES, unpack_video
 from nats.aio.client import Client as NATS
 from websockets.asyncio.client import ClientConnection
 
-from contracts.ws import MAX_CLIENT_MESSAGE_BYTES, unpack_video
 from fanout.testing import (
     QUICK_LIMITS,
     RunningFanout,
@@ -97,9 +97,9 @@ async def test_video_on_demand_and_binary_header_round_trip(fanout: RunningFanou
         meta = sent[header.seq]
         assert (header.camera, header.ts, header.width, header.height) == (meta.camera, meta.ts, 320, 180)
         assert body == jpeg
-        assert await metric(fanout, "fanout_frame_subscriptions") == 1
+        assert await metric(fanout, "courtside_fanout_frame_subscriptions") == 1
     async def unsubscribed() -> bool:  # nobody watches: frames.c1 is dropped
-        return await metric(fanout, "fanout_frame_subscriptions") == 0
+        return await metric(fanout, "courtside_fanout_frame_subscriptions") == 0
 
     await wait_until(unsubscribed)
 
@@ -118,8 +118,8 @@ async def test_bad_messages_get_errors_and_the_connection_survives(fanout: Runni
         await nc.publish("annotations.c1.yolo", b'{"camera": "c1"}')  # malformed on NATS: skipped
         await publish_annotation(nc, make_annotation("c1", "yolo", 1))
         assert (await annotations(ws, 1))[0]["seq"] == 1
-    assert await metric(fanout, 'fanout_nats_messages_total{kind="annotation",result="malformed"}') == 1
-    assert await metric(fanout, "fanout_protocol_errors_total") == len(cases)
+    assert await metric(fanout, 'courtside_fanout_nats_messages_total{kind="annotation",result="malformed"}') == 1
+    assert await metric(fanout, "courtside_fanout_protocol_errors_total") == len(cases)
 
 
 async def test_unsubscribed_connection_is_closed_when_idle(fanout: RunningFanout) -> None:
@@ -144,7 +144,7 @@ async def test_slow_client_drops_its_own_oldest_while_a_fast_one_keeps_up(nats_s
             await subscribe(slow, cameras=["c1"], video="jpeg")
             await subscribe(fast, cameras=["c1"], video="jpeg")
             async def watching() -> bool:
-                return await metric(fanout, "fanout_frame_subscriptions") == 1
+                return await metric(fanout, "courtside_fanout_frame_subscriptions") == 1
 
             await wait_until(watching)
 
@@ -171,5 +171,5 @@ async def test_slow_client_drops_its_own_oldest_while_a_fast_one_keeps_up(nats_s
                         notice = json.loads(raw)
                         break
             assert notice["count"] > 0 and notice["total"] >= notice["count"]
-        assert await metric(fanout, "fanout_client_messages_dropped_total") >= notice["count"]
+        assert await metric(fanout, "courtside_fanout_client_messages_dropped_total") >= notice["count"]
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import simplejpeg
+from courtside_contracts.annotations import Annotation
+from courtside_contracts.headers import FrameMeta
+from courtside_contracts.subjects import annotations_filter, frames_subject
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from contracts.annotations import Annotation
-from contracts.headers import FrameMeta
-from contracts.subjects import annotations_filter, frames_subject
 from courtside.natsio import now_ns
 
 
@@ -117,7 +117,7 @@ async def collecting(nc: NATS, model: str) -> AsyncIterator[Collector]:
 @contextlib.asynccontextmanager
 async def running(consumer: object, timeout_s: float = 30.0) -> AsyncIterator[asyncio.Event]:
     """Run ``consumer.run(stop)`` in a task; wait until it serves; stop and drain at exit."""
-    from contracts.status import ServiceState
+    from courtside_contracts.status import ServiceState
 
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))  # type: ignore[attr-defined]

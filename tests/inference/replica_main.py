@@ -15,23 +15,26 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import nats
+import numpy as np
+from courtside_contracts.annotations import DetectedObject
 
 from courtside.config import ModelConfig
+from inference.backends.base import Runner
 from inference.runtime.consumer import InferenceConsumer
 
 
-class TaggingRunner:
+class TaggingRunner(Runner):
     """Stateful (so cameras are owned), instant, no objects; version = instance."""
 
     name = "tagging"
+    model_name = "tagging"
     weights = "untrained"
-    device = "cpu"
     stateful = True
 
     def __init__(self, instance: str) -> None:
         self.version = instance
 
-    def infer(self, images: list[object], cameras: list[str] | None = None) -> list[list[object]]:
+    def infer(self, images: list[np.ndarray], cameras: list[str] | None = None) -> list[list[DetectedObject]]:
         return [[] for _ in images]
 
 
@@ -40,7 +43,7 @@ async def main(url: str, instance: str, cameras: list[str]) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     model = ModelConfig(name="trk", backend="tagging", max_wait_ms=0, max_age_ms=5000)
-    await InferenceConsumer(model, TaggingRunner(instance), nc, cameras=cameras,  # type: ignore[arg-type]
+    await InferenceConsumer(model, TaggingRunner(instance), nc, cameras=cameras,
                             instance=instance).run(stop)
     await nc.close()
 

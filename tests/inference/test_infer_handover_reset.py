@@ -12,31 +12,34 @@ import asyncio
 import threading
 
 import numpy as np
+from courtside_contracts.annotations import DetectedObject
+from courtside_contracts.status import Heartbeat, ServiceState
+from courtside_contracts.subjects import STATUS_PREFIX
 from infer_support import collecting, court_image, jpeg, publish_frame, running, until
 from nats.aio.client import Client as NATS
 
-from contracts.status import Heartbeat, ServiceState
-from contracts.subjects import STATUS_PREFIX
 from courtside.config import ModelConfig
 from courtside.natsio import now_ns
+from inference.backends.base import Runner
 from inference.runtime.consumer import SERVICE, InferenceConsumer
 from inference.runtime.ownership import owner
 
 ME, PEER = "trk-me", "trk-peer"
 
 
-class RecordingTracker:
+class RecordingTracker(Runner):
     name = "recording"
+    model_name = "recording"
     version = "0"
     weights = "untrained"
-    device = "cpu"
     stateful = True
 
     def __init__(self) -> None:
         self.events: list[tuple[str, str]] = []
         self.threads: set[str] = set()
 
-    def infer(self, images: list[np.ndarray], cameras: list[str]) -> list[list[object]]:
+    def infer(self, images: list[np.ndarray], cameras: list[str] | None = None) -> list[list[DetectedObject]]:
+        assert cameras is not None, "a stateful runner gets the camera of every image"
         self.threads.add(threading.current_thread().name)
         self.events += [("infer", cam) for cam in cameras]
         return [[] for _ in images]
@@ -55,7 +58,7 @@ async def test_camera_state_is_reset_when_it_moves_away_and_back(nc: NATS) -> No
     camera = next(f"court-{i}" for i in range(100) if owner(f"court-{i}", [ME, PEER]) == PEER)
     config = ModelConfig(name="trk", weights="none", batch=1, max_wait_ms=0, max_age_ms=60_000)
     runner = RecordingTracker()
-    consumer = InferenceConsumer(config, runner, nc, instance=ME, heartbeat_interval_s=0.5)  # type: ignore[arg-type]
+    consumer = InferenceConsumer(config, runner, nc, instance=ME, heartbeat_interval_s=0.5)
     data = jpeg(court_image(1, 160, 120))
     seq = 0
 

@@ -29,10 +29,10 @@ import numpy as np
 import pytest
 import simplejpeg
 import skvideo
+from courtside_contracts.annotations import Annotation, DetectedObject
 from infer_support import collecting, publish_frame
 from nats.aio.client import Client as NATS
 
-from contracts.annotations import Annotation, DetectedObject
 from courtside import process
 from courtside.nats_server import EmbeddedNats
 from inference.backends.mediapipe_pose.landmarks import (

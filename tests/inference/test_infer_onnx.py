@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from courtside_contracts.annotations import DetectedObject
 from infer_support import collecting, court_image, jpeg, publish_frame, random_yolo_checkpoint, running
 from nats.aio.client import Client as NATS
 
-from contracts.annotations import DetectedObject
 from courtside.config import ModelConfig
 from inference.backends import create_runner
 from inference.errors import ModelLoadError

@@ -10,12 +10,14 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from courtside_contracts.annotations import DetectedObject
 from infer_support import collecting, court_image, jpeg, publish_frame, running, until
 from nats.aio.client import Client as NATS
 
 from courtside import process
 from courtside.config import ModelConfig
 from courtside.nats_server import EmbeddedNats
+from inference.backends.base import Runner
 from inference.runtime.consumer import InferenceConsumer
 from inference.runtime.ownership import owner
 
@@ -23,13 +25,13 @@ CAMERAS = [f"c{i}" for i in range(6)]
 REPLICA = Path(__file__).with_name("replica_main.py")
 
 
-class NullRunner:
+class NullRunner(Runner):
     name = "null"
+    model_name = "null"
     version = "null-0"
     weights = "untrained"
-    device = "cpu"
 
-    def infer(self, images: list[np.ndarray]) -> list[list[object]]:
+    def infer(self, images: list[np.ndarray], cameras: list[str] | None = None) -> list[list[DetectedObject]]:
         return [[] for _ in images]
 
 
@@ -39,7 +41,7 @@ async def test_two_replicas_share_the_queue_group_without_duplicates(nats_server
 
     config = ModelConfig(name="null", backend="null", max_wait_ms=0, max_age_ms=5000)
     clients = [await nats.connect(nats_server.url) for _ in range(2)]
-    consumers = [InferenceConsumer(config, NullRunner(), c, instance=f"r{i}")  # type: ignore[arg-type]
+    consumers = [InferenceConsumer(config, NullRunner(), c, instance=f"r{i}")
                  for i, c in enumerate(clients)]
     data = jpeg(court_image(1, 160, 120))
     async with collecting(nc, "null") as got, running(consumers[0]), running(consumers[1]):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
+from courtside_contracts.annotations import Annotation
+from courtside_contracts.status import Heartbeat
+from courtside_contracts.subjects import ANNOTATIONS_STREAM
 from infer_support import court_image, jpeg, publish_frame, until
 from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 
-from contracts.annotations import Annotation
-from contracts.status import Heartbeat
-from contracts.subjects import ANNOTATIONS_STREAM
 from courtside.config import CourtsideConfig, ModelConfig
 from courtside.nats_server import EmbeddedNats
 from inference import service
@@ -42,6 +43,23 @@ async def test_service_serves_heartbeats_and_fills_the_stream(nats_server: Embed
                 continue
             if info.state.messages >= 2:
                 break
+        # the ops endpoints, on the ephemeral port its heartbeat announces
+        port = beats[-1].http_port
+        assert port is not None
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            assert (await http.get("/healthz")).json() == {"status": "ok"}
+            ready = await http.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            body = ready.json()
+            assert body["state"] == "ready" and body["service"] == "inference"
+            assert body["dependencies"] == {"nats": {"state": "connected", "ok": True},
+                                            "model": {"state": "loaded", "ok": True}}
+            assert body["model"] == {"name": "yolo", "backend": "ultralytics", "weights": "untrained",
+                                     "device": "cpu"}
+            metrics = (await http.get("/metrics")).text
+            assert 'courtside_inference_batches_total{model="yolo"}' in metrics
+            assert 'courtside_inference_infer_seconds_count{model="yolo"}' in metrics
+            assert 'courtside_inference_frames_dropped_total{model="yolo",reason="stale"}' in metrics
     stop.set()
     await asyncio.wait_for(task, 30)
     msg = await js.get_msg(ANNOTATIONS_STREAM, seq=1)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contracts.headers import FrameMeta
+from courtside_contracts.headers import FrameMeta
+
 from inference.runtime.slots import LatestFrameSlots, PendingFrame
 
 MS = 1_000_000

@@ -47,7 +47,7 @@ async def test_tracks_persist_per_camera_and_never_mix(nc: NATS, tmp_path: Path)
                          batch=2, max_wait_ms=100, max_age_ms=60_000,
                          options={"tracker": str(tracker), "max_det": 20})
     runner = await run_in_fresh_thread("load", create_runner, config)
-    assert getattr(runner, "stateful", False)
+    assert runner.stateful
     consumer = InferenceConsumer(config, runner, nc, instance="trk-1", heartbeat_interval_s=0.2)
     images = {"cam-a": jpeg(court_image(6)), "cam-b": jpeg(court_image(7))}
     async with collecting(nc, "trk") as got, running(consumer):

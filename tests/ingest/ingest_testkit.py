@@ -10,10 +10,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
+from courtside_contracts.status import Heartbeat
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from contracts.status import Heartbeat
 from courtside.config import CourtsideConfig, parse_config
 from ingest import service
 

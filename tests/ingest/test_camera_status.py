@@ -1,18 +1,9 @@
 import logging
 
 import pytest
+from courtside_contracts.status import CameraState, ServiceState
 
-from contracts.status import CameraState, ServiceState
-from ingest.camera_status import CameraStatus, RateMeter
-from ingest.health import service_state
-
-
-def test_rate_meter_measures_events_per_second() -> None:
-    meter = RateMeter(window_s=5.0)
-    for i in range(31):
-        meter.add(100.0 + i / 15)
-    assert meter.rate(102.0) == pytest.approx(15.0, rel=0.02)
-    assert meter.rate(200.0) == 0.0  # everything aged out
+from ingest.camera_status import CameraStatus, cameras_health
 
 
 def test_state_changes_log_once_and_scrub_credentials(caplog: pytest.LogCaptureFixture) -> None:
@@ -73,12 +64,13 @@ def _snap(state: CameraState, source: str = "rtsp") -> object:
     return status.snapshot()
 
 
-def test_service_state_rules() -> None:
+def test_cameras_health_rules() -> None:
+    """Ingest's own health; NATS and the lifecycle are the kit's (tests/courtside/test_kit_pure.py)."""
     live, failed = _snap(CameraState.LIVE), _snap(CameraState.FAILED)
     connecting, whip_idle = _snap(CameraState.CONNECTING), _snap(CameraState.CONNECTING, "whip")
-    assert service_state([live], True) == ServiceState.READY
-    assert service_state([live, whip_idle], True) == ServiceState.READY
-    assert service_state([live, connecting], True) == ServiceState.STARTING
-    assert service_state([live, failed], True) == ServiceState.DEGRADED
-    assert service_state([live], False) == ServiceState.DEGRADED
-    assert service_state([live], True, stopping=True) == ServiceState.STOPPING
+    assert cameras_health([]) == ServiceState.READY
+    assert cameras_health([live]) == ServiceState.READY
+    assert cameras_health([live, whip_idle]) == ServiceState.READY
+    assert cameras_health([live, connecting]) == ServiceState.STARTING
+    assert cameras_health([live, failed]) == ServiceState.DEGRADED
+    assert cameras_health([connecting, _snap(CameraState.STALLED)]) == ServiceState.DEGRADED

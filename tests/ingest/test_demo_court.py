@@ -9,29 +9,50 @@ from ingest.errors import SourceNotFound
 
 
 def test_scene_is_a_court_with_a_moving_ball_and_players() -> None:
-    a, b = demo_scene.render(1.0), demo_scene.render(1.5)
+    fa, fb = demo_scene.render(3.0), demo_scene.render(3.5)
+    a = fa.image
     assert a.shape == (720, 1280, 3) and a.dtype == np.uint8
     # A blue court covers a good part of the picture.
     blue = (a[..., 0] > 120) & (a[..., 2] < 60)
     assert blue.mean() > 0.15
-    # The yellow ball is visible somewhere and moves between frames.
-    def ball(img: np.ndarray) -> tuple[float, float]:
-        mask = (img[..., 1] > 200) & (img[..., 2] > 200) & (img[..., 0] < 90)
-        ys, xs = np.nonzero(mask)
-        assert len(xs) > 5, "ball not visible"
-        return float(xs.mean()), float(ys.mean())
-    assert ball(a) != ball(b)
-    # Players move: the frames differ outside the ball too.
-    assert (np.abs(a.astype(int) - b.astype(int)).sum(axis=2) > 30).mean() > 0.001
+
+    # The ball is drawn where the simulator's ground truth says (yellow, or darkened where it is
+    # seen through the net: nearer its colour than the empty court there), and it moves.
+    empty = demo_scene.simulation().background.image
+
+    def ball(frame: demo_scene.SimFrame) -> tuple[float, float]:
+        (u, v), window = frame.truth.pixel, np.s_[round(frame.truth.pixel[1]) - 1:round(frame.truth.pixel[1]) + 2,
+                                                  round(frame.truth.pixel[0]) - 1:round(frame.truth.pixel[0]) + 2]
+        assert frame.truth.visibility == demo_scene.Visibility.VISIBLE
+        colour = np.array(demo_scene.BALL)
+        drawn = np.abs(frame.image[window].reshape(-1, 3).astype(int) - colour).sum(axis=1).min()
+        before = np.abs(empty[window].reshape(-1, 3).astype(int) - colour).sum(axis=1).min()
+        assert drawn < before - 60, "ball not drawn at its ground-truth pixel"
+        return u, v
+    assert ball(fa) != ball(fb)
+    # In the server's hand at the start, it is the demo's yellow.
+    first = demo_scene.render(0.0)
+    u, v = first.truth.pixel
+    patch = first.image[round(v) - 3:round(v) + 4, round(u) - 3:round(u) + 4]
+    assert ((patch[..., 1] > 200) & (patch[..., 2] > 200) & (patch[..., 0] < 90)).sum() >= 3
+    # Players move (running to the ball): a frame two seconds earlier differs outside the ball too.
+    earlier = demo_scene.render(1.0).image
+    assert (np.abs(a.astype(int) - earlier.astype(int)).sum(axis=2) > 30).mean() > 0.001
 
 
 def test_scene_projection_puts_far_things_higher_and_smaller() -> None:
-    cam = demo_scene.Camera(1280, 720)
-    near, far = cam.project(0, 2, 0), cam.project(0, 18, 0)
+    cam = demo_scene.demo_camera(1280, 720)
+    near, far = cam.project_point(0, 2, 0), cam.project_point(0, 18, 0)
     assert far[1] < near[1] and far[2] > near[2]
-    near_w = cam.project(5, 2)[0] - cam.project(-5, 2)[0]
-    far_w = cam.project(5, 18)[0] - cam.project(-5, 18)[0]
+    near_w = cam.project_point(5, 2)[0] - cam.project_point(-5, 2)[0]
+    far_w = cam.project_point(5, 18)[0] - cam.project_point(-5, 18)[0]
     assert far_w < near_w
+
+
+def test_the_demo_is_a_rally_with_ground_truth() -> None:
+    frames = list(demo_scene.frames(300, 320, 180))
+    kinds = [e.kind for f in frames for e in f.truth.events]
+    assert "rally_start" in kinds and kinds.count("hit") >= 3 and "bounce" in kinds
 
 
 def test_generated_clip_decodes(tmp_path: Path) -> None:

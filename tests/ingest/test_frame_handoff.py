@@ -1,18 +1,19 @@
 import asyncio
 import threading
 
-from ingest.handoff import Doorbell, DropOldestQueue, Handoff
+from courtside.kit.queue import SharedDropOldestQueue
+from ingest.handoff import Doorbell, Handoff
 
 
 def test_drop_oldest_keeps_the_newest_and_counts() -> None:
-    queue: DropOldestQueue[int] = DropOldestQueue(2)
-    assert [queue.put(i) for i in range(5)] == [False, False, True, True, True]
-    assert queue.dropped == 3
+    queue: SharedDropOldestQueue[int] = SharedDropOldestQueue(2)
+    assert [queue.put(i) for i in range(5)] == [0, 0, 1, 1, 1]
+    assert queue.total_dropped == 3
     assert [queue.pop(), queue.pop(), queue.pop()] == [3, 4, None]
 
 
 def test_drop_oldest_is_bounded_under_concurrent_producers() -> None:
-    queue: DropOldestQueue[int] = DropOldestQueue(3)
+    queue: SharedDropOldestQueue[int] = SharedDropOldestQueue(3)
 
     def produce() -> None:
         for i in range(10_000):
@@ -24,7 +25,7 @@ def test_drop_oldest_is_bounded_under_concurrent_producers() -> None:
     for t in threads:
         t.join()
     assert len(queue) == 3
-    assert queue.dropped == 40_000 - 3
+    assert queue.total_dropped == 40_000 - 3
 
 
 async def test_handoff_wakes_the_loop_from_a_thread() -> None:
@@ -50,7 +51,7 @@ async def test_handoff_delivers_in_order_and_drops_when_slow() -> None:
 
 
 def test_pop_all_takes_everything_oldest_first() -> None:
-    queue: DropOldestQueue[int] = DropOldestQueue(3)
+    queue: SharedDropOldestQueue[int] = SharedDropOldestQueue(3)
     assert queue.pop_all() == []
     for i in range(4):
         queue.put(i)

@@ -1,7 +1,7 @@
 import pytest
+from courtside_contracts.errors import ContractError
+from courtside_contracts.headers import FrameMeta
 
-from contracts.errors import ContractError
-from contracts.headers import FrameMeta
 from ingest.jpeg_encoder import EncodedFrame
 from ingest.publisher import FrameHeaders
 

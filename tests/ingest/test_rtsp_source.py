@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from courtside_contracts.headers import FrameMeta
 from ingest_testkit import collect, free_port, make_config, moving_frames, running_ingest, wait_heartbeat
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from contracts.headers import FrameMeta
 from courtside.nats_server import EmbeddedNats
 from ingest.demo_clip import write_h264
 from tests.support.rtsp_server import RtspServer, system_rtsp_available

@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 import simplejpeg
+from courtside_contracts.headers import FrameMeta
 from ingest_testkit import collect, free_port, make_config, running_ingest, wait_heartbeat
 from nats.aio.client import Client as NATS
 from whip_publisher import WhipPublisher
 
-from contracts.headers import FrameMeta
 from courtside.nats_server import EmbeddedNats
 
 TOKEN = "whip-test-token"  # noqa: S105 - a test credential
@@ -67,7 +67,7 @@ async def test_whip_publisher_frames_reach_nats(ingest_whip: str, nc: NATS, code
     seqs = [m.seq for m in metas]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
     async with httpx.AsyncClient(base_url=ingest_whip) as http:
-        assert "ingest_whip_sessions 1.0" in (await http.get("/metrics")).text
+        assert "courtside_ingest_whip_sessions 1.0" in (await http.get("/metrics")).text
     assert (await publisher.delete()).status_code == 200
     beat = await wait_heartbeat(nc, lambda h: h.cameras["phone"]["state"] == "connecting")
     assert "waiting for a WHIP publisher" in beat.cameras["phone"]["reason"]
@@ -102,7 +102,7 @@ async def test_an_offer_that_never_connects_is_cleaned_up(ingest_whip: str, nc: 
         beat = await wait_heartbeat(nc, lambda h: "no media within 2.0 s" in h.cameras["phone"]["reason"])
         assert beat.cameras["phone"]["state"] == "stalled"
         metrics = (await http.get("/metrics")).text
-        assert "ingest_whip_sessions 0.0" in metrics
+        assert "courtside_ingest_whip_sessions 0.0" in metrics
 
 
 VALID_SHAPE = (

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from courtside_contracts.ws import VideoHeader, pack_video
 from nats.aio.client import Client as NATS
 from playwright.async_api import Browser, Page
 
-from contracts.ws import VideoHeader, pack_video
 from courtside.config import CourtsideConfig
 from fanout.limits import Limits
 from fanout.testing import (
@@ -125,7 +125,7 @@ def _interface(dts: str, name: str) -> set[str]:
 
 def test_dts_mirrors_the_contract() -> None:
     dts = (WEB / "sdk" / "courtside.d.ts").read_text()
-    ann = make_annotation("c", "m", 1, keypoints=True, ball=(1, 2)).to_dict()
+    ann = make_annotation("c", "m", 1, keypoints=True, ball=(1, 2), trained_on="x").to_dict()
     assert _interface(dts, "Annotation") == set(ann)
     assert _interface(dts, "DetectedObject") == set(ann["objects"][0])
     assert _interface(dts, "Ball") == set(ann["ball"])

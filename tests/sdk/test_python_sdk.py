@@ -30,9 +30,9 @@ from courtside_client import (  # noqa: E402
     parse_message,
 )
 from courtside_client.__main__ import format_message  # noqa: E402
+from courtside_contracts.errors import ContractError  # noqa: E402
+from courtside_contracts.ws import VideoHeader, pack_video, server_message  # noqa: E402
 
-from contracts.errors import ContractError  # noqa: E402
-from contracts.ws import VideoHeader, pack_video, server_message  # noqa: E402
 from courtside.config import CourtsideConfig  # noqa: E402
 from fanout.limits import Limits  # noqa: E402
 from fanout.testing import (  # noqa: E402

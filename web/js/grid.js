@@ -1,16 +1,15 @@
 // The camera grid (/grid): every camera the token may see (or ?cameras=a,b), one tile
 // each, all over a single WebSocket. A tile opens the overlay of its camera.
 
-import { CourtsideClient } from "/static/sdk/courtside.js";
+import { CourtsideClient } from "../sdk/courtside.js";
 import { fetchJson, readToken } from "./page.js";
-import { CameraView } from "./view.js";
+import { CameraView, untrainedDrawn, untrainedMessage } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const token = readToken();
 const only = new URLSearchParams(location.search).get("cameras");
 const wanted = only ? only.split(",").filter(Boolean) : null;
 const tiles = new Map(); // camera -> {view, label}
-let untrainedAt = -Infinity;
 
 const client = new CourtsideClient({ token });
 window.__courtside = { client, tiles };
@@ -28,13 +27,18 @@ function tile(camera) {
   const label = document.createElement("span");
   label.className = "tile-label";
   label.textContent = camera;
-  link.append(canvas, label);
+  const banner = document.createElement("span");
+  banner.className = "banner tile-banner";
+  banner.setAttribute("role", "alert");
+  banner.hidden = true;
+  link.append(canvas, label, banner);
   const grid = $("grid");
-  const after = [...grid.querySelectorAll(".tile")].find((el) => el.dataset.camera > camera);
+  const existing = /** @type {NodeListOf<HTMLElement>} */ (grid.querySelectorAll(".tile"));
+  const after = [...existing].find((el) => el.dataset.camera > camera);
   link.dataset.camera = camera;
   grid.insertBefore(link, after ?? null);
   $("empty").hidden = true;
-  t = { view: new CameraView(canvas, camera), label, state: "" };
+  t = { view: new CameraView(canvas, camera), label, banner, state: "" };
   tiles.set(camera, t);
   return t;
 }
@@ -43,7 +47,6 @@ client.on("open", () => ($("conn").dataset.state = "open"));
 client.on("close", () => ($("conn").dataset.state = "reconnecting"));
 client.on("video", (frame) => tile(frame.camera)?.view.onVideo(frame));
 client.on("annotation", (ann) => {
-  if (ann.weights === "untrained") untrainedAt = performance.now();
   tile(ann.camera)?.view.onAnnotation(ann);
 });
 client.on("status", (status) => {
@@ -57,11 +60,13 @@ setInterval(() => {
   let fps = 0;
   for (const [camera, t] of tiles) {
     fps += t.view.fps;
-    const lat = t.view.latencyMs == null ? "" : ` · ${Math.round(t.view.latencyMs)} ms`;
-    t.label.textContent = `${camera} · ${t.state || "live"} · ${t.view.fps.toFixed(0)} fps${lat}`;
+    const age = t.view.ageMs == null ? "" : ` · age ${Math.round(t.view.ageMs)} ms`;
+    t.label.textContent = `${camera} · ${t.state || "live"} · ${t.view.fps.toFixed(0)} fps${age}`;
+    const untrained = untrainedDrawn(t.view); // over this tile only: the others' models may be trained
+    t.banner.hidden = !untrained.length;
+    if (untrained.length) t.banner.textContent = untrainedMessage(untrained);
   }
   $("summary").textContent = `${tiles.size} camera${tiles.size === 1 ? "" : "s"} · ${fps.toFixed(0)} fps total`;
-  $("banner").hidden = performance.now() - untrainedAt > 10000;
 }, 500);
 
 client.connect();

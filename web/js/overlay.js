@@ -1,12 +1,11 @@
 // The live overlay page (/): one camera, video + annotations, HUD, model toggles, banner.
 // URL: /?camera=<id>&hide=<model,...>#token=<bearer token> (the fragment never reaches a server).
 
-import { CourtsideClient } from "/static/sdk/courtside.js";
+import { CourtsideClient } from "../sdk/courtside.js";
 import { modelColor } from "./render.js";
 import { readToken, fetchJson } from "./page.js";
-import { CameraView } from "./view.js";
+import { CameraView, untrainedDrawn, untrainedMessage } from "./view.js";
 
-const UNTRAINED_HOLD_MS = 10000;
 const $ = (id) => document.getElementById(id);
 
 const params = new URLSearchParams(location.search);
@@ -16,7 +15,6 @@ const hidden = new Set((params.get("hide") || "").split(",").filter(Boolean));
 const view = new CameraView($("view"), camera, hidden);
 const cameras = new Set();
 const models = new Map(); // name -> {state, weights}
-let untrainedAt = -Infinity;
 let dropped = 0;
 let connection = "connecting";
 
@@ -32,8 +30,7 @@ client.on("annotation", (ann) => {
   noteCamera(ann.camera);
   if (!camera) selectCamera(ann.camera);
   if (ann.camera !== camera) return;
-  noteModel(ann.model, { weights: ann.weights });
-  if (ann.weights === "untrained") untrainedAt = performance.now();
+  noteModel(ann.model, { weights: ann.weights, trainedOn: ann.trained_on });
   view.onAnnotation(ann);
 });
 client.on("status", (status) => {
@@ -49,7 +46,7 @@ client.on("status", (status) => {
 client.on("dropped", (d) => (dropped = d.total));
 client.on("error", (e) => console.warn("courtside:", e.code, e.message));
 
-$("camera").addEventListener("change", (e) => selectCamera(e.target.value));
+$("camera").addEventListener("change", (e) => selectCamera(/** @type {HTMLSelectElement} */ (e.target).value));
 $("stage").addEventListener("dblclick", () => {
   if (document.fullscreenElement) document.exitFullscreen();
   else document.documentElement.requestFullscreen?.().catch(() => {});
@@ -65,7 +62,7 @@ function selectCamera(id) {
   if (!id || id === camera) return;
   camera = id;
   noteCamera(id);
-  $("camera").value = id;
+  /** @type {HTMLSelectElement} */ ($("camera")).value = id;
   const url = new URL(location.href);
   url.searchParams.set("camera", id);
   history.replaceState(null, "", url);
@@ -81,7 +78,7 @@ function selectCamera(id) {
 function noteCamera(id) {
   if (cameras.has(id)) return;
   cameras.add(id);
-  const select = $("camera");
+  const select = /** @type {HTMLSelectElement} */ ($("camera"));
   const option = new Option(id, id);
   const after = [...select.options].find((o) => o.value > id);
   select.insertBefore(option, after ?? null);
@@ -116,15 +113,20 @@ function noteModel(name, info) {
 function renderHud() {
   const parts = [];
   parts.push(`${view.fps.toFixed(1)} fps`);
-  if (view.latencyMs != null) parts.push(`e2e ${Math.round(view.latencyMs)} ms`);
-  if (view.videoLatencyMs != null) parts.push(`video ${Math.round(view.videoLatencyMs)} ms`);
+  if (view.ageMs != null) parts.push(`age ${Math.round(view.ageMs)} ms`);
+  if (view.videoAgeMs != null) parts.push(`video ${Math.round(view.videoAgeMs)} ms`);
   if (dropped) parts.push(`dropped ${dropped}`);
   $("hud-stats").textContent = parts.join(" · ");
-  const states = [...models].map(([n, m]) => `${n}: ${m.state ?? "live"}${m.weights === "untrained" ? " (untrained)" : ""}`);
+  const drawn = new Map(view.drawn.map((d) => [d.model, d]));
+  const states = [...models].map(([n, m]) => {
+    const d = drawn.get(n);
+    const weights = m.weights === "untrained" ? " (untrained)" : m.trainedOn ? ` (trained on ${m.trainedOn})` : "";
+    return `${n}: ${m.state ?? "live"}${d ? ` ${Math.round(d.ageMs)} ms` : ""}${weights}`;
+  });
   $("hud-models").textContent = states.join(" · ");
-  const untrained = performance.now() - untrainedAt < UNTRAINED_HOLD_MS
-    || [...models.values()].some((m) => m.weights === "untrained");
-  $("banner").hidden = !untrained;
+  const untrained = untrainedDrawn(view);
+  $("banner").hidden = !untrained.length;
+  if (untrained.length) $("banner").textContent = untrainedMessage(untrained);
   $("placeholder").hidden = view.framesDrawn > 0;
 }
 setInterval(renderHud, 250);

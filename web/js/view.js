@@ -1,6 +1,9 @@
 // One camera on one canvas: decodes JPEG frames off the main path (createImageBitmap),
 // keeps annotations joined by seq (FrameSync) and a ball trail, and redraws at most once
 // per animation frame. The canvas' pixels are the frame's pixels; CSS scales it.
+// Each draw records what it put on screen (`drawn`): per model its weights and its age
+// (capture ts -> this draw, ms), so the HUD and the untrained banner speak of the pixels
+// shown, not of whatever annotation arrived last.
 
 import { FrameSync } from "./frame_sync.js";
 import { drawAnnotation, drawBall, modelColor } from "./render.js";
@@ -30,12 +33,12 @@ export class CameraView {
     this.framesDrawn = 0;
     this.framesSkipped = 0;
     this.frameTimes = [];
-    this.latencyMs = null; // annotation end-to-end (now - capture), smoothed
-    this.videoLatencyMs = null;
+    /** @type {{model: string, weights: string, ageMs: number, marks: number}[]} */
+    this.drawn = []; // the annotations of the last draw (hidden models excluded)
+    this.videoAgeMs = null; // age of the frame on screen when it was drawn (capture -> draw, ms)
   }
 
   onVideo(frame) {
-    this.videoLatencyMs = smooth(this.videoLatencyMs, Date.now() - frame.ts / 1e6);
     if (this.decoding) {
       if (this.pending) this.framesSkipped += 1;
       this.pending = frame; // keep only the newest while one decodes
@@ -74,14 +77,18 @@ export class CameraView {
   onAnnotation(ann) {
     this.sync.add(ann);
     this.lastAnnotation = ann;
-    this.latencyMs = smooth(this.latencyMs, Date.now() - ann.ts / 1e6);
     if (ann.ball && ann.ball.visible) {
-      this.trail.push({ seq: ann.seq, ts: ann.ts, x: ann.ball.x, y: ann.ball.y, w: ann.frame.w, h: ann.frame.h });
+      this.trail.push({ model: ann.model, seq: ann.seq, ts: ann.ts, x: ann.ball.x, y: ann.ball.y, w: ann.frame.w, h: ann.frame.h });
       this.trail.sort((a, b) => a.seq - b.seq);
       if (this.trail.length > TRAIL) this.trail.splice(0, this.trail.length - TRAIL);
     }
     // Redraw when it belongs to the frame on screen (arrived late) or when there is no video.
     if (!this.frame || ann.seq === this.frame.seq) this.schedule();
+  }
+
+  /** The oldest drawn annotation's age at the last draw (ms), null when none is on screen. */
+  get ageMs() {
+    return this.drawn.length ? Math.max(...this.drawn.map((d) => d.ageMs)) : null;
   }
 
   get fps() {
@@ -114,15 +121,29 @@ export class CameraView {
     }
     const seq = this.frame?.seq ?? this.lastAnnotation?.seq;
     const ts = this.frame?.ts ?? this.lastAnnotation?.ts;
+    const now = Date.now();
+    const drawn = [];
     for (const { model, annotation } of this.sync.forFrame(seq, ts)) {
-      if (!this.hidden.has(model)) drawAnnotation(ctx, annotation, modelColor(model));
+      if (this.hidden.has(model)) continue;
+      drawAnnotation(ctx, annotation, modelColor(model));
+      const ball = annotation.ball?.visible ? 1 : 0;
+      drawn.push({ model, weights: annotation.weights, ageMs: now - annotation.ts / 1e6,
+                   marks: annotation.objects.length + ball });
     }
-    const trail = this.trail.filter((p) => p.seq <= seq && ts - p.ts < TRAIL_MAX_AGE_NS);
+    const trail = this.trail.filter((p) => !this.hidden.has(p.model) && p.seq <= seq && ts - p.ts < TRAIL_MAX_AGE_NS);
     if (trail.length) drawBall(ctx, trail, w / trail[0].w, h / trail[0].h);
+    this.drawn = drawn;
+    if (this.frame) this.videoAgeMs = now - this.frame.ts / 1e6;
     this.framesDrawn += 1;
   }
 }
 
-function smooth(previous, value) {
-  return previous == null ? value : previous * 0.8 + value * 0.2;
+/** Names of the untrained models whose drawings (boxes, keypoints, a ball) are on `view`'s canvas. */
+export function untrainedDrawn(view) {
+  return view.drawn.filter((d) => d.weights === "untrained" && d.marks > 0).map((d) => d.model);
+}
+
+/** The banner's text for those models. */
+export function untrainedMessage(names) {
+  return `untrained model${names.length > 1 ? "s" : ""} ${names.join(", ")} — detections are not meaningful`;
 }

@@ -1,8 +1,10 @@
-// Types of the Courtside browser SDK (courtside.js). They mirror the wire contract in
-// contracts/annotations.py and contracts/ws.py; tests/web checks that they stay in step.
+// Types of the Courtside browser SDK (courtside.js, the package @courtside/client). They mirror
+// the wire contract in contracts/courtside_contracts/annotations.py and ws.py: the names, codes and
+// layout come generated in contract.d.ts; tests/sdk checks the interfaces below against the contract.
 
-export const PROTOCOL_VERSION: 1;
-export const SUBPROTOCOL: "courtside.v1";
+import type { ErrorCode, VideoMode, Weights } from "./contract.js";
+
+export * from "./contract.js";
 
 /** One detection. Coordinates are pixels of the published frame (frame.w x frame.h). */
 export interface DetectedObject {
@@ -32,11 +34,13 @@ export interface Annotation {
   ts: number;
   model: string;
   model_version: string;
-  weights: "trained" | "untrained";
+  weights: Weights;
   frame: { w: number; h: number };
   latency_ms: { queue: number; infer: number; total: number };
   objects: DetectedObject[];
   ball?: Ball;
+  /** What trained weights were trained on, when the backend knows it (e.g. "synthetic court (courtside.sim v1)"). */
+  trained_on?: string;
 }
 
 /** A binary video message: header plus JPEG bytes. */
@@ -57,13 +61,13 @@ export interface Subscription {
   cameras?: string[];
   /** Omitted = every model. */
   models?: string[];
-  video?: "jpeg" | "none";
+  video?: VideoMode;
 }
 
 export interface Subscribed {
   cameras: string[] | null;
   models: string[] | null;
-  video: "jpeg" | "none";
+  video: VideoMode;
 }
 
 export interface CameraStatus {
@@ -75,7 +79,7 @@ export interface CameraStatus {
 
 export interface ModelStatus {
   state: string;
-  weights: "trained" | "untrained" | null;
+  weights: Weights | null;
   cameras: string[];
 }
 
@@ -90,9 +94,12 @@ export interface Dropped {
   total: number;
 }
 
+/** Errors the SDK itself reports: a server message it cannot read. */
+export type ClientErrorCode = "bad_json" | "bad_video";
+
 export interface ServerError {
-  /** bad_json | bad_request | bad_version | unknown_op | too_large | forbidden | idle | bad_video */
-  code: string;
+  /** A server error code (ERROR_CODES), or one of the SDK's own when a server message is unreadable. */
+  code: ErrorCode | ClientErrorCode;
   message: string;
 }
 
@@ -115,10 +122,30 @@ export interface Closed {
   reconnectInMs: number | null;
 }
 
+/** One frame of court analytics (contracts/courtside_contracts/analytics.py): court metres, m/s, Unix ns. */
+export interface Analytics {
+  v: number;
+  camera: string;
+  seq: number;
+  ts: number;
+  calibration: { revision: number; kind: "floor" | "pose"; reprojection_px: number };
+  players: {
+    track_id: number; side: "near" | "far"; x: number; y: number; speed_mps: number; distance_m: number;
+    zone: "net" | "transition" | "back"; zone_s: { net: number; transition: number; back: number };
+  }[];
+  ball: { x: number; y: number; z: number | null; speed_mps: number | null; speed_error_mps: number | null;
+          speed_kind: "3d" | "court_plane" } | null;
+  bounces: { seq: number; ts: number; x: number; y: number; z: number; surface: "floor" | "glass" | "mesh" | "net" }[];
+  rally: { active: boolean; start_ts: number | null; shots: number } | null;
+  finished_rally: { start_ts: number; end_ts: number; duration_s: number; shots: number; fastest_mps: number;
+                    reason: string } | null;
+}
+
 export interface CourtsideEvents {
   open: Opened;
   subscribed: Subscribed;
   annotation: Annotation;
+  analytics: Analytics;
   video: VideoFrame;
   status: Status;
   dropped: Dropped;
@@ -139,6 +166,12 @@ export interface ClientOptions extends Subscription {
 }
 
 export declare function unpackVideo(buffer: ArrayBuffer | Uint8Array): Omit<VideoFrame, "blob">;
+/** The JSON text of a subscribe op. */
+export declare function subscribeMessage(subscription?: Subscription): string;
+/** The JSON text of a ping op. */
+export declare function pingMessage(nonce?: string | null): string;
+/** "bearer.<token>" */
+export declare function bearerSubprotocol(token: string): string;
 export declare function defaultWsUrl(loc?: Location): string;
 export declare function backoffDelay(attempt: number, minMs: number, maxMs: number, random?: () => number): number;
 

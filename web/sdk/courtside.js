@@ -1,11 +1,14 @@
-// Courtside fanout client for browsers (WebSocket protocol v1, see contracts/ws.py).
-// Plain ES module, no dependencies. Reconnects with capped exponential backoff and
-// jitter, re-sends the last subscribe after every reconnect, carries the token as the
-// subprotocol "bearer.<token>" (browsers cannot set headers on a WebSocket), and
-// detects dead connections with application pings. Types: courtside.d.ts.
+// Courtside fanout client for browsers (WebSocket protocol v1, see contracts/courtside_contracts/ws.py).
+// Plain ES module, no dependencies (the package @courtside/client, web/sdk/package.json).
+// Reconnects with capped exponential backoff and jitter, re-sends the last subscribe after
+// every reconnect, carries the token as the subprotocol "bearer.<token>" (browsers cannot set
+// headers on a WebSocket), and detects dead connections with application pings.
+// Types: courtside.d.ts. The contract's names and layout come from contract.js, generated from
+// courtside_contracts (sdk/generate_js_contract.py).
 
-export const PROTOCOL_VERSION = 1;
-export const SUBPROTOCOL = "courtside.v1";
+import { BEARER_SUBPROTOCOL_PREFIX, OPS, PROTOCOL_VERSION, SUBPROTOCOL, VIDEO_HEADER } from "./contract.js";
+
+export * from "./contract.js";
 
 const textDecoder = new TextDecoder("ascii");
 
@@ -16,20 +19,39 @@ const textDecoder = new TextDecoder("ascii");
  */
 export function unpackVideo(buffer) {
   const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
-  if (bytes.length < 2 || bytes[0] !== PROTOCOL_VERSION) throw new Error("not a version-1 video message");
+  if (bytes.length < 2 || bytes[0] !== VIDEO_HEADER.version) throw new Error("not a version-1 video message");
   const n = bytes[1];
-  const end = 2 + n + 20;
+  const fixed = 2 + n;
+  const end = fixed + VIDEO_HEADER.fixedBytes;
   if (bytes.length < end) throw new Error("video message truncated");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const camera = textDecoder.decode(bytes.subarray(2, 2 + n));
+  const camera = textDecoder.decode(bytes.subarray(2, fixed));
   return {
     camera,
-    seq: Number(view.getBigUint64(2 + n)),
-    ts: Number(view.getBigInt64(2 + n + 8)),
-    width: view.getUint16(2 + n + 16),
-    height: view.getUint16(2 + n + 18),
+    seq: Number(view.getBigUint64(fixed + VIDEO_HEADER.seqOffset)),
+    ts: Number(view.getBigInt64(fixed + VIDEO_HEADER.tsOffset)),
+    width: view.getUint16(fixed + VIDEO_HEADER.widthOffset),
+    height: view.getUint16(fixed + VIDEO_HEADER.heightOffset),
     jpeg: bytes.subarray(end),
   };
+}
+
+/**
+ * The client's subscribe op (the JSON text it sends); omitted cameras = every camera the
+ * token may see, omitted models = every model. The server validates the names.
+ */
+export function subscribeMessage(subscription = {}) {
+  return JSON.stringify({ v: PROTOCOL_VERSION, op: OPS.subscribe, ...normalizeSubscription(subscription) });
+}
+
+/** The client's application ping op; the server answers pong with the same nonce. */
+export function pingMessage(nonce = null) {
+  return JSON.stringify({ v: PROTOCOL_VERSION, op: OPS.ping, nonce });
+}
+
+/** The subprotocol that carries a token: "bearer.<token>". */
+export function bearerSubprotocol(token) {
+  return `${BEARER_SUBPROTOCOL_PREFIX}${token}`;
 }
 
 /** ws(s)://<this page's host>/ws */
@@ -101,7 +123,7 @@ export class CourtsideClient extends EventTarget {
   }
 
   ping(nonce = String(Date.now())) {
-    this._send({ v: PROTOCOL_VERSION, op: "ping", nonce });
+    this._send(pingMessage(nonce));
   }
 
   close() {
@@ -115,17 +137,17 @@ export class CourtsideClient extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
-  _send(obj) {
-    if (this._ws && this._ws.readyState === WebSocket.OPEN) this._ws.send(JSON.stringify(obj));
+  _send(text) {
+    if (this._ws && this._ws.readyState === WebSocket.OPEN) this._ws.send(text);
   }
 
   _sendSubscribe() {
-    if (this._subscription) this._send({ v: PROTOCOL_VERSION, op: "subscribe", ...this._subscription });
+    if (this._subscription) this._send(subscribeMessage(this._subscription));
   }
 
   _open() {
     const protocols = [SUBPROTOCOL];
-    if (this.token) protocols.push(`bearer.${this.token}`);
+    if (this.token) protocols.push(bearerSubprotocol(this.token));
     let ws;
     try {
       ws = new WebSocket(this.url, protocols);
@@ -195,6 +217,9 @@ export class CourtsideClient extends EventTarget {
     switch (msg.type) {
       case "annotation":
         this._emit("annotation", msg.annotation);
+        break;
+      case "analytics":
+        this._emit("analytics", msg.analytics);
         break;
       case "subscribed":
         this._attempt = 0; // a working connection: the next failure starts the backoff afresh

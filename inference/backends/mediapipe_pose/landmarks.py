@@ -21,8 +21,7 @@ Invariants of what :func:`person_from_landmarks` returns:
 from __future__ import annotations
 
 import numpy as np
-
-from contracts.annotations import DetectedObject
+from courtside_contracts.annotations import DetectedObject
 
 PERSON_LABEL = "person"
 PERSON_CLASS_ID = 0  # COCO's person

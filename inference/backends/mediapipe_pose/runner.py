@@ -51,44 +51,20 @@ from typing import Any
 import cv2
 import mediapipe as mp
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from courtside_contracts.annotations import DetectedObject
 
-from contracts.annotations import DetectedObject
 from courtside.config import ModelConfig
+from inference.backends.base import Runner
 from inference.backends.mediapipe_pose.graph import MODEL_NAMES, PoseSettings, check_models, open_pose
 from inference.backends.mediapipe_pose.landmarks import person_from_landmarks
+from inference.backends.mediapipe_pose.options import MediaPipeOptions
+from inference.backends.options import parse_options
 from inference.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 
 
-class MediaPipeOptions(BaseModel):
-    """``ModelConfig.options`` of the ``mediapipe`` backend (unknown keys are refused).
-
-    MediaPipe Pose finds ONE person per image, the most prominent; no option changes that.
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    model_complexity: int = Field(1, ge=0, le=2, description="0 lite, 1 full (the only one bundled), 2 heavy")
-    min_detection_confidence: float = Field(0.5, ge=0, le=1, description="person detector threshold")
-    min_tracking_confidence: float = Field(0.5, ge=0, le=1,
-                                           description="pose presence under which tracking is lost")
-    smooth_landmarks: bool = Field(True, description="filter landmarks over time (less jitter, some lag)")
-    min_visibility: float = Field(0.5, ge=0, le=1, description="landmark visibility needed to enter the box")
-    max_cameras: int = Field(16, ge=1, le=1024, description="open graphs kept; least recently seen closed")
-
-
-def parse_options(config: ModelConfig) -> MediaPipeOptions:
-    try:
-        return MediaPipeOptions.model_validate(config.options)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ModelLoadError(f"model {config.name}: bad mediapipe options: {problems} "
-                             f"(known: {sorted(MediaPipeOptions.model_fields)})") from None
-
-
-class MediaPipePoseRunner:
+class MediaPipePoseRunner(Runner):
     """One MediaPipe Pose graph per camera behind the Runner interface."""
 
     name = "mediapipe"
@@ -103,7 +79,7 @@ class MediaPipePoseRunner:
         if config.device != "cpu":
             raise ModelLoadError(f"model {config.name}: the mediapipe backend runs on the CPU only "
                                  f"(device: cpu), got {config.device!r}")
-        opts = parse_options(config)
+        opts = parse_options(MediaPipeOptions, config)
         self._model = config.name
         self._settings = PoseSettings(model_complexity=opts.model_complexity,
                                       min_detection_confidence=opts.min_detection_confidence,
@@ -122,7 +98,8 @@ class MediaPipePoseRunner:
         self._closed = False
         # One graph now, so that a broken install fails at load rather than on the first frame.
         self._spare: Any = open_pose(self._settings)
-        self.version = f"{MODEL_NAMES[opts.model_complexity]}@mediapipe-{mp.__version__}"
+        self.model_name = MODEL_NAMES[opts.model_complexity]
+        self.version = f"{self.model_name}@mediapipe-{mp.__version__}"
         log.info("model %s loaded: %s (one person per image, one graph per camera, at most %d)",
                  config.name, self.version, self._max_cameras)
 

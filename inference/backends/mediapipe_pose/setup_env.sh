@@ -5,4 +5,4 @@
 # build imports what the service imports.
 here="$(cd "$(dirname "$0")" && pwd)"
 exec "$here/../../../scripts/backend_env" mediapipe "$here/requirements.txt" \
-  'import mediapipe.python.solutions.pose, courtside.config, inference.runtime.consumer' --no-deps
+  'import mediapipe.python.solutions.pose, courtside.config, inference.runtime.consumer, inference.service' --no-deps

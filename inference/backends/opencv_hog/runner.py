@@ -4,8 +4,7 @@ Class ids: 0 ``person (HOG)`` (COCO's person), 32 ``ball candidate`` (COCO's
 sports ball id, but only a candidate), 100 ``face (Haar)`` (outside COCO).
 Stateful (background model per camera), so each camera is owned by one replica.
 
-Options: ``hit_threshold`` (-0.3), ``win_stride`` (8), ``scale`` (1.03),
-``max_side`` (640), ``faces`` (true), ``ball`` (true), ``ball_max`` (3).
+Options: :class:`inference.backends.opencv_hog.options.HogOptions`.
 """
 
 from __future__ import annotations
@@ -14,45 +13,46 @@ import logging
 
 import cv2
 import numpy as np
+from courtside_contracts.annotations import DetectedObject
 
-from contracts.annotations import DetectedObject
 from courtside.config import ModelConfig
+from inference.backends.base import Runner
 from inference.backends.opencv_hog.ball_candidates import BallCandidateFinder
+from inference.backends.opencv_hog.options import HogOptions
 from inference.backends.opencv_hog.people import HogParams, PeopleDetector
+from inference.backends.options import parse_options
 from inference.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
-OPTIONS = frozenset({"hit_threshold", "win_stride", "scale", "max_side", "faces", "ball", "ball_max"})
 PERSON, BALL, FACE = 0, 32, 100
 
 
-class HogRunner:
+class HogRunner(Runner):
     """OpenCV's pretrained detectors behind the Runner interface."""
 
     name = "opencv"
+    model_name = "hog-people+haar-faces+mog2-ball-candidates"
     weights = "trained"  # HOG SVM and Haar cascade are pretrained by OpenCV; the ball finder learns nothing
+    trained_on = "INRIA Person (the HOG people SVM; the Haar face cascade's data is unpublished)"
     stateful = True
 
     def __init__(self, config: ModelConfig) -> None:
-        unknown = set(config.options) - OPTIONS
-        if unknown:
-            raise ModelLoadError(f"model {config.name}: unknown opencv options {sorted(unknown)} "
-                                 f"(known: {sorted(OPTIONS)})")
+        o = parse_options(HogOptions, config)
         if config.task != "detect":
             raise ModelLoadError(f"model {config.name}: the opencv backend only detects (task: detect)")
         if config.threads:
             cv2.setNumThreads(config.threads)
-        o = config.options
-        params = HogParams(hit_threshold=float(o.get("hit_threshold", -0.3)),
-                           win_stride=int(o.get("win_stride", 8)), scale=float(o.get("scale", 1.03)),
-                           max_side=int(o.get("max_side", 640)))
-        self._people = PeopleDetector(params, faces=bool(o.get("faces", True)))
-        self._balls = BallCandidateFinder(max_candidates=int(o.get("ball_max", 3))) if o.get("ball", True) else None
+        params = HogParams(hit_threshold=o.hit_threshold, win_stride=o.win_stride, scale=o.scale,
+                           max_side=o.max_side)
+        self._people = PeopleDetector(params, faces=o.faces)
+        self._balls = BallCandidateFinder(max_candidates=o.ball_max) if o.ball else None
         self._conf = config.conf
-        self.device = "cpu"
-        self.version = f"opencv-{cv2.__version__}-hog-haar-mog2"
-        log.info("model %s loaded: %s (pretrained HOG people + Haar faces; ball candidates %s)",
-                 config.name, self.version, "on" if self._balls else "off")
+        parts = ["hog", *(["haar"] if o.faces else []), *(["mog2"] if o.ball else [])]
+        self.model_name = "+".join(("hog-people", *(["haar-faces"] if o.faces else []),
+                                    *(["mog2-ball-candidates"] if o.ball else [])))
+        self.version = f"opencv-{cv2.__version__}-{'-'.join(parts)}"
+        log.info("model %s loaded: %s (pretrained HOG people%s; ball candidates %s)", config.name, self.version,
+                 " + Haar faces" if o.faces else ", no faces", "on" if self._balls else "off")
 
     def infer(self, images: list[np.ndarray], cameras: list[str] | None = None) -> list[list[DetectedObject]]:
         cams = cameras or ["default"] * len(images)
@@ -68,5 +68,6 @@ class HogRunner:
         return out
 
     def reset(self, camera: str) -> None:
+        """Forget ``camera``'s background model (ball candidates need a few frames to reappear)."""
         if self._balls is not None:
             self._balls.reset(camera)

@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-
-from contracts.annotations import DetectedObject
+from courtside_contracts.annotations import DetectedObject
 
 
 def label_for(names: Mapping[int, str], class_id: int) -> str:

@@ -24,6 +24,14 @@ Weights = Literal["trained", "untrained"]
 MARKER = "courtside_weights"
 
 
+def local_weights(weights: str) -> str:
+    """``shipped:<name>`` -> the committed file (:mod:`inference.backends.yolo.shipped`), resolved before the
+    policy above applies (the file is a checkpoint marked trained); any other value unchanged."""
+    from inference.backends.yolo.shipped import resolve
+
+    return resolve(weights)
+
+
 def fallback_yaml(weights: str) -> str:
     """Architecture yaml for a weights name: ``yolo11n.pt`` -> ``yolo11n.yaml``."""
     return Path(weights).stem + ".yaml"

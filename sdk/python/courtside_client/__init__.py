@@ -11,6 +11,7 @@ Reconnects with capped, jittered exponential backoff and re-subscribes; a new
 
 from courtside_client.client import AuthError, CourtsideClient, backoff_delay
 from courtside_client.messages import (
+    AnalyticsUpdate,
     AnnotationMessage,
     Dropped,
     Error,
@@ -22,6 +23,6 @@ from courtside_client.messages import (
 )
 
 __all__ = [
-    "AnnotationMessage", "AuthError", "CourtsideClient", "Dropped", "Error", "Message", "Status",
+    "AnalyticsUpdate", "AnnotationMessage", "AuthError", "CourtsideClient", "Dropped", "Error", "Message", "Status",
     "Subscribed", "VideoFrame", "backoff_delay", "parse_message",
 ]

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Literal
 
+from courtside_contracts.errors import ContractError
+from courtside_contracts.ws import SUBPROTOCOL, bearer_subprotocol, ping_message, subscribe_message
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from contracts.errors import ContractError
 from courtside_client.messages import Message, Pong, Subscribed, parse_message
 
 log = logging.getLogger(__name__)
 
-SUBPROTOCOL = "courtside.v1"
+__all__ = ["SUBPROTOCOL", "AuthError", "CourtsideClient", "backoff_delay"]
 
 
 class AuthError(Exception):
@@ -77,7 +77,7 @@ class CourtsideClient:
     async def ping(self, nonce: str | None = None) -> None:
         """Application ping; the ``pong`` is consumed internally (protocol pings run anyway)."""
         if self._ws is not None:
-            await self._ws.send(json.dumps({"v": 1, "op": "ping", "nonce": nonce}))
+            await self._ws.send(ping_message(nonce))
 
     def _connect(self) -> connect:
         headers: dict[str, str] = {}
@@ -85,7 +85,7 @@ class CourtsideClient:
         if self._token and self._via == "header":
             headers["Authorization"] = f"Bearer {self._token}"
         elif self._token:
-            subprotocols.append(f"bearer.{self._token}")
+            subprotocols.append(bearer_subprotocol(self._token))
         return connect(self.url, additional_headers=headers, subprotocols=subprotocols,  # type: ignore[arg-type]
                        compression=None, open_timeout=self.open_timeout_s, ping_interval=self.ping_interval_s,
                        max_size=self.max_message_bytes, close_timeout=2.0)
@@ -97,11 +97,7 @@ class CourtsideClient:
         Raises :class:`AuthError` when the token is refused, and connection errors
         when ``reconnect`` is False.
         """
-        request: dict[str, object] = {"v": 1, "op": "subscribe", "video": video}
-        if cameras is not None:
-            request["cameras"] = list(cameras)
-        if models is not None:
-            request["models"] = list(models)
+        request = subscribe_message(cameras, models, video)
         attempt = 0
         self._closed = False
         while not self._closed:
@@ -110,7 +106,7 @@ class CourtsideClient:
                     self._ws = ws
                     self.connects += 1
                     log.info("connected to %s (connection %d)", self.url, self.connects)
-                    await ws.send(json.dumps(request))
+                    await ws.send(request)
                     async for raw in ws:
                         try:
                             msg = parse_message(raw)

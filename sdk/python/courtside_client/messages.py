@@ -6,9 +6,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.annotations import Annotation
-from contracts.errors import ContractError
-from contracts.ws import PROTOCOL_VERSION, unpack_video
+from courtside_contracts.analytics import AnalyticsMessage
+from courtside_contracts.annotations import Annotation
+from courtside_contracts.errors import ContractError
+from courtside_contracts.ws import PROTOCOL_VERSION, unpack_video
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,21 @@ class AnnotationMessage:
     @property
     def seq(self) -> int:
         return self.annotation.seq
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyticsUpdate:
+    """One frame of a camera's court analytics (court metres, m/s, Unix ns; see courtside_contracts.analytics)."""
+
+    analytics: AnalyticsMessage
+
+    @property
+    def camera(self) -> str:
+        return self.analytics.camera
+
+    @property
+    def seq(self) -> int:
+        return self.analytics.seq
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +97,7 @@ class Pong:
     ts: int
 
 
-Message = AnnotationMessage | VideoFrame | Subscribed | Status | Dropped | Error
+Message = AnnotationMessage | AnalyticsUpdate | VideoFrame | Subscribed | Status | Dropped | Error
 
 
 def _names(raw: Any) -> tuple[str, ...] | None:
@@ -91,7 +107,7 @@ def _names(raw: Any) -> tuple[str, ...] | None:
 def parse_message(raw: str | bytes) -> Message | Pong | None:
     """Parse one server message; None for types this client does not know (newer servers).
 
-    Raises :class:`contracts.errors.ContractError` for malformed data.
+    Raises :class:`courtside_contracts.errors.ContractError` for malformed data.
     """
     if isinstance(raw, bytes):
         header, jpeg = unpack_video(raw)
@@ -106,6 +122,8 @@ def parse_message(raw: str | bytes) -> Message | Pong | None:
     try:
         if kind == "annotation":
             return AnnotationMessage(Annotation.from_dict(data["annotation"]))
+        if kind == "analytics":
+            return AnalyticsUpdate(AnalyticsMessage.from_dict(data["analytics"]))
         if kind == "subscribed":
             return Subscribed(_names(data.get("cameras")), _names(data.get("models")), str(data["video"]))
         if kind == "status":

@@ -1,0 +1,473 @@
+"""The ball in 3D from its pixels in one calibrated camera: piecewise ballistic flight.
+
+One camera sees a ray per frame, not a point. What fixes the depth is physics: between
+two contacts the ball flies under gravity (and drag), so its pixels over a few frames
+fit one flight ``X(t) = P + V s + a s^2 / 2`` (``s = t - t_ref``) whose known
+acceleration sets the scale. Every pixel gives two equations linear in ``(P, V)``
+(the cross product of the ray with the projection), solved by least squares with
+weights that turn them into pixels; drag enters as the constant acceleration
+``-k |v| v`` of the flight's mid-point velocity, refined by iteration.
+
+Segments: a ``flight`` takes each new pixel its prediction explains (within
+:data:`BREAK_PX`); the first one it does not opens a ``pending`` segment, anchored to
+the old flight's position at the break (the ball is continuous through a bounce or a
+hit), which becomes a flight once :data:`ANCHORED_MIN` pixels fit it (the break may be
+moved up to :data:`LOOKBACK` pixels earlier, when a contact late in a frame interval
+let the first pixel after it pass). A pending segment that fits no anchored flight
+becomes a flight on a free fit of :data:`FREE_MIN` pixels, or else ``held``: a ball
+not in free flight is placed where its ray meets a plane: the net's or the floor's when the flight
+before ended there (a netted ball sliding down, a dead ball rolling), else a hand's at :data:`HAND_M`
+metres, until a fit of its latest pixels succeeds.
+
+Positions are final (``settled``) :attr:`BallTracker3D.lag` frames after they were seen,
+once the segments around them are decided. Pure: metres, seconds, pixels of the
+calibrated image; no clock read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from courtside.court import model as court
+from courtside.court.camera import Camera
+from courtside.sim.physics import DRAG_K, GRAVITY
+
+FloatArray = npt.NDArray[np.float64]
+
+#: A flight keeps a new pixel predicted within this many pixels; beyond it, a contact happened.
+BREAK_PX = 1.5
+#: A fit is accepted when every pixel it explains is within this many pixels.
+FIT_PX = 1.0
+#: Pixels an anchored (post-contact) flight needs before it is accepted; a free one needs FREE_MIN.
+ANCHORED_MIN = 4
+FREE_MIN = 10
+#: A flight's latest FREE_MIN pixels must span at least this many pixels: a still ball is held, not flying.
+MIN_MOTION_PX = 4.0
+#: Pixels of the old flight the break may be moved back over.
+LOOKBACK = 2
+#: Most recent pixels a flight is fitted to (drag is a constant over the window).
+WINDOW = 15
+#: A pixel more than this many seconds after the last one starts afresh (no anchor).
+MAX_GAP_S = 0.12
+#: Height (metres) of a ball not in free flight: in a hand.
+HAND_M = 1.0
+#: A ball that stops flying within this many seconds of a flight that ended at the net or on the floor
+#: rests there (see ``_rest_plane``).
+REST_CONTEXT_S = 0.5
+#: A held ball that moves this many pixels in one frame is another ball (or was thrown): start afresh.
+JUMP_PX = 25.0
+#: Fastest plausible ball (m/s) and the volume (metres) a fitted flight must stay in.
+MAX_SPEED_MPS = 50.0
+BOUNDS = ((-8.0, 8.0), (-5.0, 25.0), (-0.3, 15.0))
+#: Frames between seeing a pixel and settling its position.
+LAG_FRAMES = 10
+#: One sigma of the anchor (metres), counted like one pixel of error.
+ANCHOR_SIGMA_M = 0.05
+#: One sigma (m/s) of the speed of a ball let go from a hand (a serve's drop), counted like one pixel.
+RELEASE_SIGMA_MPS = 1.0
+
+
+@dataclass(slots=True)
+class _Obs:
+    index: int
+    t: float
+    xn: float  # undistorted normalised image coordinates
+    yn: float
+    seg: _Segment | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Flight:
+    """A fitted flight: position ``p`` and velocity ``v`` at ``t_ref`` seconds, acceleration ``accel``
+    (m/s^2) changing by ``jerk`` (m/s^3; drag slows the ball), ``v_cov`` the velocity's covariance (m^2/s^2)."""
+
+    t_ref: float
+    p: FloatArray
+    v: FloatArray
+    accel: FloatArray
+    v_cov: FloatArray
+    jerk: FloatArray
+
+    def at(self, t: float) -> tuple[FloatArray, FloatArray]:
+        """Position (metres) and velocity (m/s) at ``t`` seconds."""
+        s = t - self.t_ref
+        return (self.p + self.v * s + 0.5 * self.accel * s * s + self.jerk * s ** 3 / 6,
+                self.v + self.accel * s + 0.5 * self.jerk * s * s)
+
+    def speed_error(self, velocity: FloatArray) -> float:
+        """One-sigma error (m/s) of the speed along ``velocity``."""
+        norm = float(np.linalg.norm(velocity))
+        if norm < 1e-9:
+            return float(math.sqrt(max(0.0, float(np.trace(self.v_cov)))))
+        d = velocity / norm
+        return float(math.sqrt(max(0.0, float(d @ self.v_cov @ d))))
+
+
+@dataclass(slots=True)
+class _Segment:
+    kind: str  # "pending" | "flight" | "held"
+    obs: list[_Obs] = field(default_factory=list)
+    anchor_from: _Segment | None = None  # the flight before a contact, while pending
+    parent: _Segment | None = None  # the flight this one was anchored to
+    came_from: tuple[float, FloatArray] | None = None  # (t, position) where the flight before ended
+    plane: tuple[int, float] = (2, HAND_M)  # held: the plane the ball rests in (axis, metres)
+    still: bool = False  # it started from a hand, near rest
+    anchor: tuple[float, FloatArray] | None = None  # (t, position) the flight starts from
+    fit: Flight | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BallPoint:
+    """The ball at frame ``index`` (``t`` seconds): ``position`` metres, ``velocity`` m/s (None when held
+    or unknown), ``speed_error_mps`` one sigma, ``held`` when not in free flight."""
+
+    index: int
+    t: float
+    position: tuple[float, float, float] | None
+    velocity: tuple[float, float, float] | None = None
+    speed_error_mps: float | None = None
+    held: bool = False
+
+
+class BallTracker3D:
+    """Feed :meth:`update` every frame in order; it returns the frames it settles (``lag`` frames late)."""
+
+    def __init__(self, camera: Camera, *, lag: int = LAG_FRAMES) -> None:
+        self.camera = camera
+        self.lag = lag
+        k = camera.intrinsics
+        self._k = np.array([[k.fx, 0.0, k.cx], [0.0, k.fy, k.cy], [0.0, 0.0, 1.0]])
+        self._dist = np.array([k.k1, k.k2, 0.0, 0.0])
+        self._distorted = bool(k.k1 or k.k2)
+        self._f = (k.fx + k.fy) / 2
+        self._r = camera.pose.rotation
+        self._tr = camera.pose.translation
+        self._centre = camera.pose.position
+        self._frames: deque[tuple[int, float, _Obs | None]] = deque(maxlen=lag + WINDOW + 2)
+        self._seg: _Segment | None = None
+
+    # -- the public face ------------------------------------------------------------------
+    def update(self, index: int, t: float, pixel: tuple[float, float] | None) -> list[BallPoint]:
+        """Frame ``index`` at ``t`` seconds (both strictly increasing), ``pixel`` (u, v) or None when unseen."""
+        if self._frames and (index <= self._frames[-1][0] or t <= self._frames[-1][1]):
+            raise ValueError(f"frame {index} at t={t} s is not after frame {self._frames[-1][0]}")
+        obs = None
+        if pixel is not None and math.isfinite(pixel[0]) and math.isfinite(pixel[1]):
+            xn, yn = self._normalise(pixel)
+            obs = _Obs(index, t, xn, yn)
+            self._add(obs)
+        self._frames.append((index, t, obs))
+        settled = []
+        if len(self._frames) > self.lag:
+            i = len(self._frames) - 1 - self.lag
+            settled.append(self._point(i))
+        return settled
+
+    def current(self) -> BallPoint | None:
+        """The newest frame's ball as known now (may still change before it settles)."""
+        return self._point(len(self._frames) - 1) if self._frames else None
+
+    def reset(self) -> None:
+        self._frames.clear()
+        self._seg = None
+
+    # -- geometry ------------------------------------------------------------------------
+    def _normalise(self, pixel: tuple[float, float]) -> tuple[float, float]:
+        if self._distorted:
+            n = cv2.undistortPoints(np.array([[pixel]], np.float64), self._k, self._dist).reshape(2)
+            return float(n[0]), float(n[1])
+        k = self.camera.intrinsics
+        return (pixel[0] - k.cx) / k.fx, (pixel[1] - k.cy) / k.fy
+
+    def _on_plane(self, obs: _Obs, axis: int, value: float) -> FloatArray | None:
+        """Where the pixel's ray meets the plane ``world[axis] = value`` (metres); None behind the camera."""
+        ray = np.array([obs.xn, obs.yn, 1.0]) @ self._r  # camera ray in the world frame
+        if abs(ray[axis]) < 1e-9:
+            return None
+        s = (value - self._centre[axis]) / ray[axis]
+        return np.asarray(self._centre + s * ray, np.float64) if s > 0 else None
+
+    def _rest_plane(self, seg: _Segment) -> tuple[int, float]:
+        """Where a ball not in free flight is: still at the net or on the floor when it got there from the
+        flight before (a netted ball slides down the net, a dead ball rolls), else in a hand."""
+        if seg.came_from is not None and seg.obs[0].t - seg.came_from[0] <= REST_CONTEXT_S:
+            p = seg.came_from[1]
+            r = court.BALL_RADIUS_M
+            net_side = court.NET_Y_M - r if p[1] < court.NET_Y_M else court.NET_Y_M + r
+            for axis, value, near in ((1, net_side, abs(p[1] - court.NET_Y_M) < 0.6 and p[2] < 1.3),
+                                      (2, r, p[2] < 0.3)):
+                # Its latest pixel decides: a ball that rolled on is still near; a new point's ball in a
+                # hand is far from where the last one stopped.
+                q = self._on_plane(seg.obs[-1], axis, value) if near else None
+                if q is not None and float(np.linalg.norm(q - p)) < 2.0:
+                    return axis, value
+        return 2, HAND_M
+
+    def _fit(self, obs: list[_Obs], anchor: tuple[float, FloatArray] | None = None,
+             still: bool = False) -> tuple[Flight, FloatArray] | None:
+        """Least-squares flight through ``obs`` (and near ``anchor``; starting near rest when ``still``: a
+        ball let go from a hand); the fit and each pixel's error, or None."""
+        t_ref = anchor[0] if anchor is not None else obs[0].t
+        s = np.array([o.t - t_ref for o in obs])
+        xn = np.array([o.xn for o in obs])
+        yn = np.array([o.yn for o in obs])
+        r, tr = self._r, self._tr
+        m = np.vstack([r[0] - xn[:, None] * r[2], r[1] - yn[:, None] * r[2]])
+        rhs = np.concatenate([xn * tr[2] - tr[0], yn * tr[2] - tr[1]])
+        ss = np.concatenate([s, s])
+        g = np.array([0.0, 0.0, -GRAVITY])
+        a0, a1 = g, np.zeros(3)  # acceleration a0 + a1 s: gravity and drag, refined by iteration
+        depth = np.full(len(obs), 10.0)
+        theta = np.zeros(6)
+        lhs = np.hstack([m, m * ss[:, None]])
+        for _ in range(3):
+            w = np.concatenate([self._f / depth, self._f / depth])
+            rows = lhs * w[:, None]
+            b = (rhs - 0.5 * ss * ss * (m @ a0) - ss ** 3 / 6 * (m @ a1)) * w
+            if anchor is not None:
+                rows = np.vstack([rows, np.hstack([np.eye(3), np.zeros((3, 3))]) / ANCHOR_SIGMA_M])
+                b = np.concatenate([b, anchor[1] / ANCHOR_SIGMA_M])
+            if still:
+                rows = np.vstack([rows, np.hstack([np.zeros((3, 3)), np.eye(3)]) / RELEASE_SIGMA_MPS])
+                b = np.concatenate([b, np.zeros(3)])
+            try:  # normal equations: a 6 x 6 solve, far cheaper than an SVD per pixel window
+                theta = np.linalg.solve(rows.T @ rows, rows.T @ b)
+            except np.linalg.LinAlgError:
+                return None
+            pts = theta[:3] + np.outer(s, theta[3:]) + 0.5 * np.outer(s * s, a0) + np.outer(s ** 3 / 6, a1)
+            depth = pts @ r[2] + tr[2]
+            if not np.all(depth > 0.5):
+                return None
+            vel = theta[3:] + np.outer(s, a0) + 0.5 * np.outer(s * s, a1)
+            acc = g - DRAG_K * np.linalg.norm(vel, axis=1)[:, None] * vel
+            sc = s - s.mean()
+            spread = float(sc @ sc)
+            if spread > 0:  # a straight line through the accelerations over time, per axis
+                a1 = (sc @ (acc - acc.mean(axis=0))) / spread
+                a0 = acc.mean(axis=0) - a1 * float(s.mean())
+            else:
+                a0, a1 = acc[0], np.zeros(3)
+        pts = theta[:3] + np.outer(s, theta[3:]) + 0.5 * np.outer(s * s, a0) + np.outer(s ** 3 / 6, a1)
+        a = a0
+        cam = pts @ r.T + tr
+        err = self._f * np.hypot(cam[:, 0] / cam[:, 2] - xn, cam[:, 1] / cam[:, 2] - yn)
+        if not self._plausible(pts, theta[3:]):
+            return None
+        sigma = max(0.5, float(np.sqrt(np.mean(err * err))))
+        try:
+            cov = np.linalg.inv(rows.T @ rows) * sigma * sigma
+        except np.linalg.LinAlgError:
+            return None
+        return Flight(t_ref, theta[:3].copy(), theta[3:].copy(), a, cov[3:, 3:], a1), err
+
+    @staticmethod
+    def _plausible(pts: FloatArray, v: FloatArray) -> bool:
+        if float(np.linalg.norm(v)) > MAX_SPEED_MPS:
+            return False
+        return all(bool(np.all((pts[:, i] >= lo) & (pts[:, i] <= hi))) for i, (lo, hi) in enumerate(BOUNDS))
+
+    def _moving_px(self, obs: list[_Obs]) -> float:
+        """How far (pixels) the latest of ``obs`` lies from the farthest of the others."""
+        xy = np.array([(o.xn, o.yn) for o in obs]) * self._f
+        return float(np.max(np.linalg.norm(xy - xy[-1], axis=1)))
+
+    def _moving(self, obs: list[_Obs]) -> bool:
+        """Whether ``obs`` span :data:`MIN_MOTION_PX` (fewer than FREE_MIN pixels always count as moving)."""
+        return len(obs) < FREE_MIN or self._moving_px(obs) >= MIN_MOTION_PX
+
+    def _predict_px(self, flight: Flight, obs: _Obs) -> float:
+        pos, _ = flight.at(obs.t)
+        cam = self._r @ pos + self._tr
+        if cam[2] <= 0.5:
+            return math.inf
+        return float(self._f * math.hypot(cam[0] / cam[2] - obs.xn, cam[1] / cam[2] - obs.yn))
+
+    # -- segmentation --------------------------------------------------------------------
+    def _refit(self, seg: _Segment) -> bool:
+        """Fit ``seg`` (a flight) to its latest pixels; False when no fit explains them.
+
+        The fit leans on where the flight starts (its anchor: the contact or the hand it left) or,
+        once the window has moved on, on where the previous fit put the window's first pixel: a single
+        view of a ball falling straight away from it has two near-equal flights, and continuity picks
+        the right one. When that prior does not fit (an error carried from the flight before), the
+        pixels alone decide.
+        """
+        window = seg.obs[-WINDOW:]
+        still = False
+        if window[0] is seg.obs[0]:
+            anchor, still = seg.anchor, seg.still
+        else:
+            anchor = None if seg.fit is None else (window[0].t, seg.fit.at(window[0].t)[0])
+        got = self._fit(window, anchor, still)
+        if (got is None or float(got[1].max()) > FIT_PX) and anchor is not None and len(window) >= FREE_MIN:
+            got = self._fit(window)
+        if got is None or float(got[1].max()) > FIT_PX or not self._moving(seg.obs[-FREE_MIN:]):
+            return False
+        seg.fit = got[0]
+        return True
+
+    def _start(self, obs: _Obs, kind: str = "pending", anchor_from: _Segment | None = None) -> _Segment:
+        seg = _Segment(kind, [obs], anchor_from)
+        if anchor_from is not None and anchor_from.fit is not None:
+            end = anchor_from.obs[-1].t
+            seg.came_from = (end, anchor_from.fit.at(end)[0])
+        obs.seg = seg
+        self._seg = seg
+        return seg
+
+    def _add(self, obs: _Obs) -> None:
+        seg = self._seg
+        if seg is None or obs.t - seg.obs[-1].t > MAX_GAP_S:
+            self._start(obs)
+            return
+        if seg.kind == "flight" and seg.fit is not None:
+            if self._predict_px(seg.fit, obs) <= BREAK_PX:
+                seg.obs.append(obs)
+                obs.seg = seg
+                if self._refit(seg):
+                    return
+                seg.obs.pop()
+            self._break(seg, obs)
+            return
+        if seg.kind == "held" and self._f * math.hypot(obs.xn - seg.obs[-1].xn, obs.yn - seg.obs[-1].yn) > JUMP_PX:
+            self._start(obs)  # a still ball does not jump: another one (a new point's ball in a hand)
+            return
+        seg.obs.append(obs)
+        obs.seg = seg
+        if seg.kind == "pending":
+            self._resolve_pending(seg)
+        else:
+            self._leave_held(seg)
+
+    def _break(self, seg: _Segment, obs: _Obs) -> None:
+        """``obs`` does not continue the flight ``seg``. A flight with FREE_MIN pixels stands: a
+        contact happened and the next flight starts from it. A younger one is not trusted as an
+        anchor: its pixels go back to pending, with ``obs``, anchored to the flight before it."""
+        if len(seg.obs) >= FREE_MIN:
+            self._start(obs, anchor_from=seg)
+            return
+        parent = seg.parent if seg.parent is not None and seg.parent.fit is not None else None
+        # Its start point stays (where it was held, or the contact it flew from): only its flight is in doubt.
+        merged = _Segment("pending", [*seg.obs, obs], parent, anchor=seg.anchor, still=seg.still,
+                          came_from=seg.anchor)
+        for o in merged.obs:
+            o.seg = merged
+        self._seg = merged
+        self._resolve_pending(merged)
+
+    def _resolve_pending(self, seg: _Segment) -> None:
+        if seg.anchor is not None and len(seg.obs) >= ANCHORED_MIN and len(seg.obs) <= WINDOW:
+            got = self._fit(seg.obs, seg.anchor, seg.still)
+            if got is not None and float(got[1].max()) <= FIT_PX:
+                seg.kind, seg.fit, seg.anchor_from = "flight", got[0], None
+                return
+        if seg.anchor_from is not None and len(seg.obs) >= ANCHORED_MIN:
+            if self._anchored(seg):
+                return
+            seg.anchor_from = None
+        if len(seg.obs) >= FREE_MIN:
+            got = self._fit(seg.obs[-WINDOW:])
+            if got is not None and float(got[1].max()) <= FIT_PX and self._moving(seg.obs[-FREE_MIN:]):
+                seg.kind, seg.fit = "flight", got[0]
+            else:
+                seg.kind, seg.plane = "held", self._rest_plane(seg)
+
+    def _anchored(self, seg: _Segment) -> bool:
+        """Try the pending ``seg`` as the flight after a contact that ended ``seg.anchor_from``."""
+        old = seg.anchor_from
+        assert old is not None and old.fit is not None
+        best: tuple[float, int, Flight, Flight, tuple[float, FloatArray]] | None = None
+        for back in range(0, LOOKBACK + 1):
+            kept = old.obs[:len(old.obs) - back]
+            if len(kept) < ANCHORED_MIN:
+                break
+            got_old = self._fit(kept[-WINDOW:], old.anchor if len(kept) <= WINDOW else None)
+            if got_old is None:
+                continue
+            old_fit, old_err = got_old
+            moved = old.obs[len(kept):] + seg.obs
+            tau = (kept[-1].t + moved[0].t) / 2
+            anchor = (tau, old_fit.at(tau)[0])
+            got = self._fit(moved, anchor)
+            if got is None or float(got[1].max()) > FIT_PX:
+                continue
+            cost = float(np.sum(got[1] ** 2) + np.sum(old_err ** 2))
+            if best is None or cost < best[0]:
+                best = (cost, back, old_fit, got[0], anchor)
+        if best is None:
+            return False
+        _, back, old_fit, new_fit, anchor = best
+        if back:
+            moved = old.obs[len(old.obs) - back:]
+            del old.obs[len(old.obs) - back:]
+            old.fit = old_fit
+            seg.obs[:0] = moved
+            for o in moved:
+                o.seg = seg
+        seg.kind, seg.fit, seg.anchor, seg.anchor_from, seg.parent = "flight", new_fit, anchor, None, old
+        return True
+
+    def _leave_held(self, seg: _Segment) -> None:
+        """A held ball that now flies: its latest pixels fit a flight from where it was held
+        (:data:`ANCHORED_MIN` + 2 of them or more), or else a free flight (:data:`FREE_MIN`)."""
+        got: tuple[Flight, FloatArray] | None = None
+        anchor: tuple[float, FloatArray] | None = None
+        size = 0
+        # A drop seen from far moves few pixels at first: the anchored window grows until it moves.
+        for size in (ANCHORED_MIN + 2, ANCHORED_MIN + 4, FREE_MIN, FREE_MIN + 2):
+            if size > len(seg.obs) - 1:
+                break
+            release = seg.obs[-size - 1]
+            held_at = self._on_plane(release, *seg.plane)
+            window = seg.obs[-size:]
+            if held_at is None or self._moving_px(window) < MIN_MOTION_PX:
+                continue
+            anchor = ((release.t + window[0].t) / 2, held_at)
+            got = self._fit(window, anchor, still=True)
+            if got is not None and float(got[1].max()) <= FIT_PX:
+                break
+            got = None
+        if got is None and len(seg.obs) > FREE_MIN:
+            size, anchor = FREE_MIN, None
+            window = seg.obs[-size:]
+            got = self._fit(window)
+            if got is not None and (float(got[1].max()) > FIT_PX or not self._moving(window)):
+                got = None
+        if got is None:
+            return
+        flight = _Segment("flight", list(seg.obs[-size:]), fit=got[0], anchor=anchor, still=anchor is not None)
+        del seg.obs[-size:]
+        for o in flight.obs:
+            o.seg = flight
+        self._seg = flight
+
+    # -- positions ----------------------------------------------------------------------
+    def _point(self, i: int) -> BallPoint:
+        index, t, obs = self._frames[i]
+        seg = obs.seg if obs is not None else self._between(i)
+        if seg is None or seg.kind == "pending":
+            return BallPoint(index, t, None)
+        if seg.kind == "held":
+            if obs is None:
+                return BallPoint(index, t, None)
+            p = self._on_plane(obs, *seg.plane)
+            return BallPoint(index, t, None if p is None else (float(p[0]), float(p[1]), float(p[2])), held=True)
+        assert seg.fit is not None
+        pos, vel = seg.fit.at(t)
+        return BallPoint(index, t, (float(pos[0]), float(pos[1]), float(pos[2])),
+                         (float(vel[0]), float(vel[1]), float(vel[2])), seg.fit.speed_error(vel))
+
+    def _between(self, i: int) -> _Segment | None:
+        """The flight an unseen frame lies inside (seen before and after in the same flight), if any."""
+        before = next((o for _, _, o in reversed(list(self._frames)[:i]) if o is not None), None)
+        after = next((o for _, _, o in list(self._frames)[i + 1:] if o is not None), None)
+        if before is not None and after is not None and before.seg is after.seg \
+                and before.seg is not None and before.seg.kind == "flight":
+            return before.seg
+        return None

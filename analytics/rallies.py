@@ -1,0 +1,119 @@
+"""Rally segmentation from a 3D ball trajectory and its bounces (the camera pose known).
+
+Pure: :class:`RallyTracker` is fed one frame at a time (``t`` seconds, ball position
+metres or None when not seen, that frame's bounces) and returns a :class:`Rally`
+when one ends. A rally starts when a held ball (still in height, 0.5-1.5 m up, for
+:data:`HOLD_S`) is dropped for the serve; it ends on a net contact ("net"), a second
+floor bounce on one side without a hit between ("double bounce"), the ball leaving
+the enclosure ("out") or the ball unseen for :data:`LOST_S` ("ball lost"). A hit is a
+reversal of the ball's travel along the court not explained by a back-wall bounce.
+Metres, seconds; no clock read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from analytics.bounces import Bounce
+from courtside.court import model as court
+from courtside.court.model import Surface
+
+HOLD_S = 0.3
+LOST_S = 1.0
+#: Vertical speed (m/s) below which the ball counts as held; above it downward, as dropped.
+STILL_MPS = 0.2
+DROP_MPS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rally:
+    """A finished rally: ``start``/``end`` seconds, ``shots`` (hits, the serve included),
+    ``fastest_mps`` the fastest ball speed seen (m/s), ``reason`` why it ended."""
+
+    start: float
+    end: float
+    shots: int
+    fastest_mps: float
+    reason: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.end - self.start
+
+
+class RallyTracker:
+    """Feed :meth:`update` frames in time order; it returns the rally each frame ends, if any."""
+
+    def __init__(self) -> None:
+        self._last: tuple[float, tuple[float, float, float]] | None = None
+        self._still_since: float | None = None
+        self._armed = False
+        self._start: float | None = None
+        self._shots = 0
+        self._fastest = 0.0
+        self._floor_side: int | None = None
+        self._vy_sign = 0
+        self._seen_t: float | None = None
+
+    @property
+    def active(self) -> tuple[float, int] | None:
+        """The rally in play: (start seconds, shots so far), or None between rallies."""
+        return None if self._start is None else (self._start, self._shots)
+
+    def update(self, t: float, ball: tuple[float, float, float] | None,
+               bounces: Sequence[Bounce] = ()) -> Rally | None:
+        """One frame at ``t`` seconds (strictly after the last); ``ball`` metres or None."""
+        if not math.isfinite(t) or (self._last is not None and t <= self._last[0]):
+            raise ValueError(f"t={t} s is not after the last frame")
+        if ball is None or not all(math.isfinite(c) for c in ball):
+            if self._start is not None and self._seen_t is not None and t - self._seen_t >= LOST_S:
+                return self._finish(t, "ball lost")
+            return None
+        prev, self._last, self._seen_t = self._last, (t, ball), t
+        if prev is None:
+            return None
+        dt = t - prev[0]
+        v = [(b - a) / dt for a, b in zip(prev[1], ball, strict=True)]
+        if self._start is None:
+            self._idle(t, ball, v)
+            return None
+        self._fastest = max(self._fastest, math.hypot(*v))
+        sign = (v[1] > 0.5) - (v[1] < -0.5)
+        wall = any(b.surface is not Surface.FLOOR and b.surface is not Surface.NET for b in bounces)
+        if sign and self._vy_sign and sign != self._vy_sign and not wall:
+            self._shots += 1
+            self._floor_side = None
+        if sign:
+            self._vy_sign = sign
+        for b in bounces:
+            if b.surface is Surface.NET:
+                return self._finish(t, "net")
+            if b.surface is Surface.FLOOR:
+                side = court.side_of(b.position[1])
+                if self._floor_side == side and self._shots > 0:
+                    return self._finish(t, "double bounce")
+                self._floor_side = side
+        x, y, _ = ball
+        if abs(x) > court.HALF_WIDTH_M + 0.5 or y < -0.5 or y > court.LENGTH_M + 0.5:
+            return self._finish(t, "out")
+        return None
+
+    def _idle(self, t: float, ball: tuple[float, float, float], v: list[float]) -> None:
+        """Between rallies: arm on a held ball, start on its drop."""
+        if abs(v[2]) < STILL_MPS and 0.5 <= ball[2] <= 1.5:
+            self._still_since = t if self._still_since is None else self._still_since
+            if t - self._still_since >= HOLD_S:
+                self._armed = True
+            return
+        self._still_since = None
+        if self._armed and v[2] < -DROP_MPS:
+            self._start, self._armed = t, False
+            self._shots, self._fastest, self._floor_side, self._vy_sign = 0, 0.0, None, 0
+
+    def _finish(self, t: float, reason: str) -> Rally:
+        assert self._start is not None
+        rally = Rally(self._start, t, self._shots, self._fastest, reason)
+        self._start, self._armed, self._still_since = None, False, None
+        return rally

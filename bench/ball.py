@@ -1,0 +1,145 @@
+"""Ball tracker: F1 of the shipped weights on held-out simulator seeds, and frames per second.
+
+Accuracy: the TrackNet protocol (4 px at the model's 512 x 288 input) on simulator
+seeds never used in training, the served (tracked) output, against the anchor of
+OpenCV's background-subtraction ball candidates on the same frames.
+
+Speed: one camera of the demo court (1280x720 JPEGs, decoded at 640x360 as the
+consumer does for a 512-px model), the small model (shipped weights) and the full
+model (its architecture, untrained: speed only), natively (PyTorch) and with ONNX
+Runtime, as a direct loop (like for like: the same JPEG bytes decoded at the consumer's scale, then
+``runner.infer``, per frame) and as a consumer
+behind a real nats-server (one frame in flight).
+
+Last two lines: ``RESULT ball_f1=<ours> anchor=<OpenCV candidates> ratio=<quotient>`` and
+``RESULT ball_fps=<small, ONNX Runtime, consumer> anchor=<its direct loop> ratio=<quotient>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+
+import nats
+import nats.aio.msg
+import simplejpeg
+from courtside_contracts.headers import FrameMeta
+from courtside_contracts.subjects import annotations_filter, frames_subject
+
+from bench.common import median, result_line
+from courtside.config import ModelConfig
+from courtside.nats_server import EmbeddedNats
+from courtside.natsio import now_ns
+from inference.backends import create_runner
+from inference.backends.ball.evaluate import HELD_OUT_SEEDS, evaluate, evaluate_opencv, held_out_clips
+from inference.backends.base import Runner
+from inference.runtime.consumer import InferenceConsumer
+from inference.runtime.decode import decode_frame
+from inference.runtime.worker import call_in_fresh_thread
+from ingest import demo_scene
+
+SHIPPED = "shipped:small"
+
+
+def direct_fps(runner: Runner, jpegs: list[bytes], cameras: list[str], min_long_side: int) -> float:
+    """The consumer's per-frame work without NATS: JPEG bytes in, decode (same scale), predict."""
+    start = time.perf_counter()
+    for data in jpegs:
+        runner.infer([decode_frame(data, min_long_side).image], cameras=cameras)
+    return len(jpegs) / (time.perf_counter() - start)
+
+
+async def consumer_fps(url: str, config: ModelConfig, runner: Runner, jpegs: list[bytes], warmup: int = 5) -> float:
+    nc = await nats.connect(url)
+    consumer = InferenceConsumer(config, runner, nc, cameras=["court-1"], instance="bench")
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    while consumer.state.value != "ready":  # noqa: ASYNC110 - polls plain state
+        await asyncio.sleep(0.01)
+    total, sent, received, started = len(jpegs) + warmup, 0, 0, 0.0
+    done = asyncio.Event()
+
+    async def send() -> None:
+        nonlocal sent
+        data = jpegs[sent % len(jpegs)]
+        sent += 1
+        await nc.publish(frames_subject("court-1"), data,
+                         headers=FrameMeta("court-1", sent, now_ns(), 1280, 720).to_headers())
+
+    async def on_annotation(msg: nats.aio.msg.Msg) -> None:
+        nonlocal received, started
+        received += 1
+        if received == warmup:
+            started = time.perf_counter()
+        if received == total:
+            done.set()
+        elif sent < total:
+            await send()
+
+    await nc.subscribe(annotations_filter(model=config.name), cb=on_annotation)
+    await send()
+    await asyncio.wait_for(done.wait(), 600)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await task
+    await nc.close()
+    return (total - warmup) / elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=90, help="demo frames per speed run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--eval-frames", type=int, default=150, help="frames per held-out clip")
+    parser.add_argument("--eval-clips", type=int, default=len(HELD_OUT_SEEDS))
+    parser.add_argument("--skip-full", action="store_true", help="only the small model's speed")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    base = ModelConfig(name="ball", backend="ball", weights=SHIPPED, task="track", batch=1, max_wait_ms=0,
+                       max_age_ms=60_000, threads=args.threads, options={"runtime": "torch"})
+    small_torch = call_in_fresh_thread("load", create_runner, base)
+    cfg = small_torch.cfg  # type: ignore[attr-defined]
+    clips = held_out_clips(cfg, list(HELD_OUT_SEEDS)[:args.eval_clips], args.eval_frames)
+    forward = small_torch.pipeline.forward  # type: ignore[attr-defined]
+    reports = call_in_fresh_thread("eval", evaluate, forward, cfg, clips)
+    ours, model_only, anchor = reports["tracked"].total, reports["model"].total, evaluate_opencv(cfg, clips).total
+    print(f"held-out simulator seeds {list(HELD_OUT_SEEDS)[:args.eval_clips]} x {args.eval_frames} frames, 4 px:")
+    for label, c in (("tracked (served)", ours), ("model peak", model_only), ("OpenCV candidates", anchor)):
+        print(f"  {label:18s} P {c.precision:.4f} R {c.recall:.4f} F1 {c.f1:.4f} acc {c.accuracy:.4f}")
+
+    jpegs = [bytes(simplejpeg.encode_jpeg(f.image, quality=80, colorspace="BGR", colorsubsampling="420"))
+             for f in demo_scene.frames(args.frames)]
+    images = [decode_frame(j, 512).image for j in jpegs]
+    variants = [("small", SHIPPED)] + ([] if args.skip_full else [("full", "arch:full")])
+    speeds: dict[tuple[str, str], tuple[float, float]] = {}
+    with EmbeddedNats() as server:
+        for size, weights in variants:
+            for runtime in ("torch", "onnx"):
+                config = base.model_copy(update={"weights": weights, "options": {"runtime": runtime}})
+                runner = call_in_fresh_thread("load", create_runner, config)
+                direct, consumer = [], []
+                for run in range(args.runs):
+                    runner.reset("court-1")
+                    direct.append(call_in_fresh_thread("direct", direct_fps, runner, jpegs, ["court-1"],
+                                                      runner.input_size))
+                    runner.reset("court-1")
+                    consumer.append(await consumer_fps(server.url, config, runner, jpegs))
+                    print(f"{size} {runtime} run {run + 1}: consumer {consumer[-1]:.2f} fps, direct {direct[-1]:.2f} "
+                          f"fps", flush=True)
+                speeds[(size, runtime)] = (median(consumer), median(direct))
+                runner.close()
+    for (size, runtime), (consumer_fps_, direct_fps_) in speeds.items():
+        print(f"{size:5s} {runtime:5s} consumer {consumer_fps_:7.2f} fps  direct {direct_fps_:7.2f} fps  "
+              f"ratio {consumer_fps_ / direct_fps_:.3f}")
+    print(f"threads {args.threads}, one camera, 1280x720 JPEGs decoded at {images[0].shape[1]}x{images[0].shape[0]}")
+    print(result_line("ball_f1", ours.f1, anchor.f1, ours.f1 / anchor.f1 if anchor.f1 else float("inf")))
+    small_consumer, small_direct = speeds[("small", "onnx")]
+    print(result_line("ball_fps", small_consumer, small_direct, small_consumer / small_direct))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,179 @@
+"""The simulator's ground truth as the annotations a player tracker and a ball tracker would publish.
+
+Players: a box from the feet to the head (1.8 m) of each simulated player, track id = player + 1,
+label ``person``. Ball: its true pixel, visible unless it is outside the image. Frames are
+30 fps from ``BASE_TS``; ``seq`` starts at 1. Also the calibration an operator would click:
+every court point in view, with ``noise_px`` of pixel noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from courtside_contracts.analytics import AnalyticsMessage
+from courtside_contracts.analytics_calibration import CalibrationRecord
+from courtside_contracts.annotations import Annotation, Ball, DetectedObject, Latency
+
+from courtside.court.calibration import COURT_POINTS
+from courtside.court.camera import Camera, broadcast_camera
+from courtside.sim.clip import Simulation, Truth
+from courtside.sim.render import Visibility
+
+BASE_TS = 1_800_000_000_000_000_000
+FPS = 30.0
+WIDTH, HEIGHT = 640, 360
+
+
+@dataclass(frozen=True, slots=True)
+class SimFrameTruth:
+    """One frame: its annotations and the truth to check against (players metres, ball)."""
+
+    seq: int
+    ts: int
+    players: Annotation
+    ball: Annotation
+    player_xy: tuple[tuple[float, float], ...]
+    truth: Truth
+
+
+def camera() -> Camera:
+    return broadcast_camera(WIDTH, HEIGHT)
+
+
+def clicks(cam: Camera, camera_id: str, noise_px: float = 0.5, seed: int = 0) -> CalibrationRecord:
+    rng = np.random.default_rng(seed)
+    names = list(COURT_POINTS)
+    uv, _ = cam.project([COURT_POINTS[n] for n in names])
+    seen = cam.in_view(uv, margin=2.0)
+    noisy = uv + rng.normal(0.0, noise_px, uv.shape)
+    points = {n: (float(p[0]), float(p[1])) for n, p, s in zip(names, noisy, seen, strict=True) if s}
+    return CalibrationRecord(camera_id, cam.width, cam.height, points, BASE_TS)
+
+
+def frames(seed: int, count: int, camera_id: str, player_model: str, ball_model: str) -> list[SimFrameTruth]:
+    cam = camera()
+    sim = Simulation(seed, WIDTH, HEIGHT, FPS, camera=cam)
+    out = []
+    lat = Latency(0.0, 0.0, 0.0)
+    for f in sim.frames(count):
+        t = f.truth
+        seq, ts = t.index + 1, BASE_TS + round(t.index * 1e9 / FPS)
+        xy = tuple((p.x, p.y) for p in sim.rally.players)
+        feet, _ = cam.project([(x, y, 0.0) for x, y in xy])
+        heads, _ = cam.project([(x, y, 1.8) for x, y in xy])
+        objects = []
+        for i, ((u, v), (_, vh)) in enumerate(zip(feet, heads, strict=True)):
+            half = max(2.0, 0.22 * (v - vh))
+            objects.append(DetectedObject("person", 0, 0.9, (float(u) - half, float(vh), float(u) + half, float(v)),
+                                          track_id=i + 1))
+        seen = t.visibility is not Visibility.OUT_OF_FRAME
+        ball = Ball(t.pixel[0], t.pixel[1], 0.9, True) if seen else Ball(0.0, 0.0, 0.0, False)
+        players = Annotation(camera_id, seq, ts, player_model, "truth", "trained", WIDTH, HEIGHT, lat,
+                             tuple(objects))
+        ball_ann = Annotation(camera_id, seq, ts, ball_model, "truth", "trained", WIDTH, HEIGHT, lat, (), ball)
+        out.append(SimFrameTruth(seq, ts, players, ball_ann, xy, t))
+    return out
+
+
+def truth_rallies(frames_: list[SimFrameTruth]) -> list[tuple[int, int]]:
+    """(start ts, end ts) of every rally the simulator played to its end."""
+    out, start = [], None
+    for f in frames_:
+        for e in f.truth.events:
+            if e.kind == "rally_start":
+                start = f.ts
+            elif e.kind == "rally_end" and start is not None:
+                out.append((start, f.ts))
+                start = None
+    return out
+
+
+def truth_bounces(frames_: list[SimFrameTruth], last_seq: int) -> list[tuple[int, str]]:
+    """(seq, surface) of the bounces in play the camera saw (ball in the image the frame before and at
+    the contact), up to ``last_seq``: a contact outside the picture cannot be seen from it."""
+    seen = {f.seq: f.truth.visibility is not Visibility.OUT_OF_FRAME for f in frames_}
+    out, in_play = [], False
+    for f in frames_:
+        for e in f.truth.events:
+            if e.kind == "rally_start":
+                in_play = True
+            elif e.kind == "rally_end":
+                in_play = False
+            elif e.kind == "bounce" and in_play and f.seq <= last_seq and seen.get(f.seq - 1) and seen[f.seq]:
+                assert e.surface is not None
+                out.append((f.seq, e.surface.value))
+    return out
+
+
+def iou(a: tuple[int, int], b: tuple[int, int]) -> float:
+    inter = max(0, min(a[1], b[1]) - max(a[0], b[0]))
+    return inter / (max(a[1], b[1]) - min(a[0], b[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """Accuracy of analytics messages against the truth: metres, ratios, IoUs."""
+
+    position_median_m: float
+    players_placed: int
+    bounces_truth: int
+    bounces_found: int
+    bounce_recall: float
+    bounce_precision: float
+    surfaces_right: float
+    rally_ious: tuple[float, ...]
+    rallies_found: int
+    rallies_unmatched: int
+
+    def table(self) -> str:
+        return "\n".join([
+            "| measure | value |", "|---|---|",
+            f"| player position error, median | {self.position_median_m * 100:.1f} cm ({self.players_placed} placed) |",
+            f"| bounces in play seen (truth / found) | {self.bounces_truth} / {self.bounces_found} |",
+            f"| bounce recall / precision (within 2 frames) | {self.bounce_recall:.3f} / {self.bounce_precision:.3f} |",
+            f"| bounce surfaces right | {self.surfaces_right:.3f} |",
+            f"| rallies (truth / found / found unmatched) | {len(self.rally_ious)} / {self.rallies_found} / "
+            f"{self.rallies_unmatched} |",
+            f"| rally time IoU, min / mean | {min(self.rally_ious, default=0):.3f} / "
+            f"{float(np.mean(self.rally_ious)) if self.rally_ious else 0:.3f} |",
+        ])
+
+
+def score(messages: list[AnalyticsMessage], frames_: list[SimFrameTruth], lag_frames: int) -> Score:
+    """Score the messages of one camera (any order) against the frames they came from.
+
+    Bounces: matched one to one within 2 frames; precision counts the bounces found while a
+    simulated rally was in play (the dead ball rolling between points is not scored).
+    Rallies: every simulated rally that ended is matched to the found rally of best time IoU.
+    """
+    by_seq = {f.seq: f for f in frames_}
+    errors = []
+    for m in messages:
+        f = by_seq[m.seq]
+        for p in m.players:
+            if 1 <= p.track_id <= len(f.player_xy):
+                x, y = f.player_xy[p.track_id - 1]
+                errors.append(float(np.hypot(p.x - x, p.y - y)))
+    last = max(m.seq for m in messages) - lag_frames
+    rallies = truth_rallies(frames_)
+    truth_b = truth_bounces(frames_, last - 2)
+    frame_ns = round(1e9 / FPS)
+    found = [b for m in messages for b in m.bounces
+             if any(a - frame_ns <= b.ts <= e + 2 * frame_ns for a, e in rallies)]
+    used: set[int] = set()
+    hits = right = 0
+    for seq, surface in truth_b:
+        cands = [k for k, b in enumerate(found) if k not in used and abs(b.seq - seq) <= 2]
+        if cands:
+            k = min(cands, key=lambda k: abs(found[k].seq - seq))
+            used.add(k)
+            hits += 1
+            right += found[k].surface == surface
+    got = [(m.finished_rally.start_ts, m.finished_rally.end_ts) for m in messages if m.finished_rally is not None]
+    ended = [r for r in rallies if r[1] <= by_seq[last].ts]
+    ious = tuple(max((iou(t, g) for g in got), default=0.0) for t in ended)
+    unmatched = sum(1 for g in got if max((iou(t, g) for t in rallies), default=0.0) < 0.5)
+    return Score(float(np.median(errors)) if errors else float("inf"), len(errors), len(truth_b), len(found),
+                 hits / max(1, len(truth_b)), hits / max(1, len(found)), right / max(1, hits), ious, len(got),
+                 unmatched)

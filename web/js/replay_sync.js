@@ -1,0 +1,44 @@
+// Pure mapping for replay: archive index entries -> media time of an exported MP4 -> annotations.
+// Units: *_ns are Unix nanoseconds (BigInt-safe as Numbers at ms precision is not enough, so the
+// math subtracts the export start first); media times are seconds from the file's first frame.
+
+/**
+ * Frames of an export, in media-time order: [{t, seq, ts}], from the segment headers that
+ * /api/annotations returns (each with start_ns, pts_origin and index [[seq, pts, ts], ...]).
+ * startNs is the export's Courtside-Start-Ns (a string, to keep every digit).
+ */
+export function exportFrames(segments, startNs) {
+  const origin = BigInt(startNs);
+  const frames = [];
+  for (const { segment } of segments) {
+    if (!segment) continue;
+    const segStart = Number(BigInt(segment.start_ns) - origin) / 1e9;
+    for (const [seq, pts, ts] of segment.index) {
+      const t = segStart + (pts - segment.pts_origin);
+      if (t >= -1e-6) frames.push({ t, seq, ts: String(ts) });
+    }
+  }
+  frames.sort((a, b) => a.t - b.t);
+  return frames;
+}
+
+/** Annotations grouped by the ts of their frame: Map(ts string -> [annotation]). */
+export function byFrame(annotations) {
+  const out = new Map();
+  for (const ann of annotations) {
+    const key = String(ann.ts);
+    if (!out.has(key)) out.set(key, []);
+    out.get(key).push(ann);
+  }
+  return out;
+}
+
+/** The frame shown at media time t: the last one at or before t (half a frame of slack). */
+export function frameAt(frames, t, slack = 0.016) {
+  let lo = 0, hi = frames.length - 1, found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (frames[mid].t <= t + slack) { found = mid; lo = mid + 1; } else { hi = mid - 1; }
+  }
+  return found < 0 ? null : frames[found];
+}
