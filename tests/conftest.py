@@ -92,11 +92,15 @@ class _Watchdog:
     but a teardown that joins a blocked thread (asyncio's default executor among them) waits for
     ever. Past a test's timeout plus a grace, every thread's stack goes to stderr and the run
     ends, so CI fails within minutes and says where instead of running out its 90 minutes. A
-    thread of its own: faulthandler's single timer is cancelled by pytest on every failure."""
+    thread of its own: faulthandler's single timer is cancelled by pytest on every failure.
+    The stacks come first and the test's name, phase and the failures before it last: CI's
+    report keeps only the tail of the output."""
 
     def __init__(self) -> None:
         self._deadline: float | None = None
         self._name = ""
+        self.phase = ""
+        self.failures: list[str] = []
         self._lock = threading.Lock()
         self._stderr = 2
 
@@ -107,7 +111,7 @@ class _Watchdog:
 
     def arm(self, name: str, seconds: float) -> None:
         with self._lock:
-            self._name, self._deadline = name, time.monotonic() + seconds
+            self._name, self._deadline, self.phase = name, time.monotonic() + seconds, "setup"
 
     def disarm(self) -> None:
         with self._lock:
@@ -118,11 +122,13 @@ class _Watchdog:
             time.sleep(1.0)
             with self._lock:
                 late = self._deadline is not None and time.monotonic() > self._deadline
-                name = self._name
+                name, phase, failures = self._name, self.phase, list(self.failures)
             if late:
-                os.write(self._stderr, f"\nwatchdog: {name} still running past its timeout + "
-                                       f"{WATCHDOG_GRACE_S:.0f} s; every thread's stack follows\n".encode())
                 faulthandler.dump_traceback(file=self._stderr, all_threads=True)
+                lines = [f"failed before it: {f}" for f in failures[-10:]]
+                lines.append(f"watchdog: {name} still in its {phase} past its timeout + "
+                             f"{WATCHDOG_GRACE_S:.0f} s; every thread's stack is above; run ended")
+                os.write(self._stderr, ("\n" + "\n".join(lines) + "\n").encode())
                 os._exit(3)
 
 
@@ -144,3 +150,18 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):  #
         yield
     finally:
         _WATCHDOG.disarm()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    _WATCHDOG.phase = "call"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    _WATCHDOG.phase = "teardown"
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.failed:
+        _WATCHDOG.failures.append(f"{report.nodeid} ({report.when})")
