@@ -251,6 +251,21 @@ class FanoutConfig(_Strict):
     client_queue: int = Field(256, ge=8, le=100_000, description="messages buffered per WebSocket client")
     cors_origins: list[str] = Field(default_factory=list)
     web_dir: Path | None = Field(None, description="folder of the web pages; default: the repo's web/")
+    analytics_url: str | None = Field(
+        None, description="base URL (http://host:port) of the analytics service's calibration API, which fanout "
+        "passes the live page's calibration requests to; omitted = calibration answers 503")
+
+    @field_validator("analytics_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"must be http(s)://host:port, got {value[:100]!r}")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials")
+        return value.rstrip("/")
 
 
 class AnalyticsConfig(_Strict):

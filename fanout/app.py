@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from courtside.config import CourtsideConfig
-from fanout import api, highlights_api, replay_api, ws_session
+from fanout import api, calibration_api, highlights_api, replay_api, ws_session
 from fanout.api_docs import mount_api_docs
 from fanout.limits import ConnectionLimiter, Limits
 from fanout.pages import WEB_DIR, mount_pages
@@ -45,6 +45,7 @@ def create_app(config: CourtsideConfig, nats_url: str, *, limits: Limits | None 
     app.include_router(api.router)
     app.include_router(replay_api.router)
     app.include_router(highlights_api.router)
+    app.include_router(calibration_api.router)
     mount_api_docs(app)
     app.add_middleware(ws_session.LiveSocketMiddleware, path="/ws")
     mount_pages(app, web_dir or config.fanout.web_dir or WEB_DIR)

@@ -28,6 +28,16 @@ MAX_POINTS = 64
 MAX_POINT_NAME = 64
 
 
+def _finite_number(value: object) -> bool:
+    """A finite int or float (not a bool); an int too large for a float is not one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class CalibrationRecord:
     """Clicked court points of one camera (see the module docstring)."""
@@ -54,8 +64,7 @@ class CalibrationRecord:
         for name, uv in self.points.items():
             if not isinstance(name, str) or not 0 < len(name) <= MAX_POINT_NAME:
                 raise ContractError(f"calibration.points: a point name must be 1-{MAX_POINT_NAME} characters")
-            if len(uv) != 2 or any(isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c)
-                                   for c in uv):
+            if len(uv) != 2 or not all(_finite_number(c) for c in uv):
                 raise ContractError(f"calibration.points[{name!r}] must be [u, v], two finite numbers")
 
     def to_json(self) -> bytes:

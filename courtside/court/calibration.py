@@ -153,14 +153,17 @@ def solve_floor(points: Mapping[str, tuple[float, float]], *, intrinsics: Intrin
     if _spread(px) < 0.01:
         raise CalibrationError("the clicked pixels lie (nearly) on one line")
     method, thresh = (cv2.RANSAC, ransac_px) if ransac_px is not None else (0, 3.0)
-    # Fitted floor -> pixels so that the RANSAC threshold is in pixels; inverted after.
-    h, mask = cv2.findHomography(floor, px, method, thresh)
-    if h is None:
-        raise CalibrationError("no homography fits these points (degenerate layout)")
-    used = mask.ravel().astype(bool) if mask is not None else np.ones(len(px), bool)
-    if ransac_px is not None and used.sum() >= 4:  # refit on the inliers alone (least squares)
-        h, _ = cv2.findHomography(floor[used], px[used], 0)
-    hom = np.linalg.inv(np.asarray(h, np.float64))
+    try:
+        # Fitted floor -> pixels so that the RANSAC threshold is in pixels; inverted after.
+        h, mask = cv2.findHomography(floor, px, method, thresh)
+        if h is None:
+            raise CalibrationError("no homography fits these points (degenerate layout)")
+        used = mask.ravel().astype(bool) if mask is not None else np.ones(len(px), bool)
+        if ransac_px is not None and used.sum() >= 4:  # refit on the inliers alone (least squares)
+            h, _ = cv2.findHomography(floor[used], px[used], 0)
+        hom = np.linalg.inv(np.asarray(h, np.float64))
+    except (cv2.error, np.linalg.LinAlgError) as exc:
+        raise CalibrationError(f"no homography fits these points: {_cv2_reason(exc)}") from None
     back = cv2.perspectiveTransform(floor.reshape(-1, 1, 2), np.linalg.inv(hom)).reshape(-1, 2)
     err = float(np.linalg.norm(back - px, axis=1)[used].mean())
     floor_names = tuple(n for n, f in zip(names, on_floor, strict=True) if f)
@@ -192,14 +195,24 @@ class PoseCalibration:
         return np.asarray(centre[:2] + rays[:, :2] * s[:, None], np.float64)
 
 
+def _cv2_reason(exc: Exception) -> str:
+    """OpenCV's message without its source path and line (the last line of ``cv2.error``'s text)."""
+    text = str(exc).strip().splitlines()
+    return (text[-1] if text else type(exc).__name__)[:200]
+
+
 def _pnp(world: FloatArray, pixels: FloatArray, k: Intrinsics) -> tuple[Pose, float]:
-    ok, rvec, tvec = cv2.solvePnP(world, pixels, _camera_matrix(k), _dist(k), flags=cv2.SOLVEPNP_ITERATIVE)
+    try:
+        ok, rvec, tvec = cv2.solvePnP(world, pixels, _camera_matrix(k), _dist(k), flags=cv2.SOLVEPNP_ITERATIVE)
+    except cv2.error as exc:
+        raise CalibrationError(f"solvePnP failed on these points: {_cv2_reason(exc)}") from None
     if not ok:
         raise CalibrationError("solvePnP found no pose for these points")
     pose = Pose(np.asarray(cv2.Rodrigues(rvec)[0], np.float64), np.asarray(tvec, np.float64).ravel())
     uv, _ = Camera(k, pose).project(world)
-    err = float(np.nanmean(np.linalg.norm(uv - pixels, axis=1)))
-    return pose, err if math.isfinite(err) else math.inf
+    dist = np.linalg.norm(uv - pixels, axis=1)
+    finite = dist[np.isfinite(dist)]  # points behind the camera project to NaN (left out, as nanmean would)
+    return pose, float(finite.mean()) if len(finite) else math.inf
 
 
 def solve_pose(points: Mapping[str, tuple[float, float]], *, width: int, height: int,
@@ -216,8 +229,12 @@ def solve_pose(points: Mapping[str, tuple[float, float]], *, width: int, height:
         raise CalibrationError(f"the pose needs at least 4 floor points; got {len(floor)}")
     if _spread(floor[:, :2]) < 0.05:
         raise CalibrationError("the floor points lie (nearly) on one line; click points across the court")
+    if _spread(pixels) < 0.01:
+        raise CalibrationError("the clicked pixels lie (nearly) on one line")
     if intrinsics is not None:
         pose, err = _pnp(world, pixels, intrinsics)
+        if not math.isfinite(err):
+            raise CalibrationError("no camera pose puts the clicked points in front of the camera")
         return PoseCalibration(Camera(intrinsics, pose), err, tuple(names))
     if len(world) - len(floor) < MIN_OFF_FLOOR:
         raise CalibrationError(f"estimating the focal length needs at least {MIN_OFF_FLOOR} points off the "
@@ -245,6 +262,8 @@ def solve_pose(points: Mapping[str, tuple[float, float]], *, width: int, height:
             b = lo + g * (hi - lo)
             fb = fit(b)
     err, k, pose = min((fa, fb, scan[best]), key=lambda s: s[0])
+    if not math.isfinite(err):
+        raise CalibrationError("no camera pose puts the clicked points in front of the camera")
     return PoseCalibration(Camera(k, pose), err, tuple(names))
 
 
