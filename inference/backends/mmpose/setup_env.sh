@@ -9,13 +9,13 @@
 # run as the lock (requirements.sh writes that list; the mmpose image installs the same). Rebuilt
 # only when the lock, this script or a cached wheel changes; then scripts/check_env mmpose, and the
 # build imports what the service imports (mmcv._ext included: RTMO and mmdet need mmcv.ops).
-# COURTSIDE_VENVS=DIR builds into DIR/mmpose instead of .venvs/.
+# COURTSIDE_VENVS=DIR builds into DIR/mmpose instead of .venvs/. Like every environment, it is built
+# once per machine in the environment cache and linked in (scripts/venv_cache.sh).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
 lock="$repo/requirements/locks/mmpose.txt"
 venv="${COURTSIDE_VENVS:-$repo/.venvs}/mmpose"
-PY="${COURTSIDE_PYTHON:-python3}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/courtside-mmpose-env-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 # the lock plus the two cached wheels, each by the hash recorded at its build: one hash-checked install
@@ -24,12 +24,15 @@ stamp_want="$(cat "$work/requirements.txt" "$0" | sha256sum | cut -c1-16)"
 if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.courtside-stamp" 2>/dev/null)" = "$stamp_want" ]; then
   exit 0
 fi
-rm -rf "$venv"
-"$PY" -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check --require-hashes --no-deps -r "$work/requirements.txt"
-"$venv/bin/python" "$repo/scripts/check_env" mmpose
+# shellcheck source=scripts/venv_cache.sh
+source "$repo/scripts/venv_cache.sh"
+fill_env() {
+  "$1/bin/pip" install -q --disable-pip-version-check --require-hashes --no-deps -r "$work/requirements.txt"
+  "$1/bin/python" "$repo/scripts/check_env" mmpose
+}
+venv_from_cache mmpose "$stamp_want" "$venv" fill_env
 site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-printf '%s\n%s\n' "$repo" "$repo/contracts" > "$site/courtside-repo.pth"
+write_fresh "$site/courtside-repo.pth" "$repo" "$repo/contracts"
 "$venv/bin/python" -c 'import inference.backends.mmpose.mm_env as e; e.import_mmpose(); import mmcv._ext, onnx, courtside.config, inference.runtime.consumer'
-echo "$stamp_want" > "$venv/.courtside-stamp"
+write_fresh "$venv/.courtside-stamp" "$stamp_want"
 echo "built $venv"
