@@ -63,8 +63,8 @@ def stop_all(procs: Sequence[tuple[str, subprocess.Popen[bytes]]], timeout_s: fl
             log.warning("%s did not stop within %.1f s; killing it", name, timeout_s)
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            except ProcessLookupError:  # not a group leader (not started by spawn): the process alone
+                proc.kill()
             proc.wait()
 
 
