@@ -171,6 +171,12 @@ async def test_click_solve_save_matches_true_camera(browser: Browser, nats_serve
         assert await page.locator(".calib-save").is_disabled()
         assert (await page.locator(".calib-result").text_content() or "") == ""
         await page.screenshot(path=str(output_dir / "collinear.png"))
+        # Three of them: too few for the floor.
+        await page.locator(f'.calib-point[data-name="{COLLINEAR[0]}"] .calib-remove').click()
+        await page.locator(".calib-solve").click()
+        await page.wait_for_function("document.querySelector('.calib-message').textContent.includes('at least 4')",
+                                     timeout=15000)
+        assert await page.locator(".calib-save").is_disabled()
         # Reopened, the stored calibration comes back (revision 1, its points on the image).
         await page.locator(".calib-close").click()
         await page.locator("#calibrate").click()
