@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from courtside_contracts.status import Heartbeat
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -18,7 +19,7 @@ from nats.aio.msg import Msg
 from analytics import service as analytics_service
 from analytics.calibrated import solve
 from analytics.calibration_store import CalibrationStore
-from courtside.config import parse_config
+from courtside.config import ConfigError, parse_config
 from courtside.court.calibration import COURT_POINTS, floor_error_cm
 from courtside.nats_server import EmbeddedNats
 from fanout.calibration_api import MAX_BODY_BYTES
@@ -128,6 +129,10 @@ async def test_solve_save_and_read_back(nats_server: EmbeddedNats, nc: NATS) -> 
         assert told["floor_error_cm"] < 5.0 and told["floor_error_max_cm"] < 20.0  # 0.5 px of noise at the far end
         assert set(told["residuals"]) == set(body["points"]) and len(told["lines"]) >= 7
         assert (await http.get(f"/api/calibration/{CAM}", headers=bearer(READER))).status_code == 404  # not stored
+        floor_only = {**body, "points": {n: p for n, p in body["points"].items() if COURT_POINTS[n][2] == 0.0}}
+        flat = (await http.post(f"/api/calibration/{CAM}/solve", json=floor_only, headers=bearer(WRITER))).json()
+        assert flat["kind"] == "floor" and flat["floor_error_cm"] < 5.0 and len(flat["lines"]) == 7, flat
+        assert all(r["px"] is not None for r in flat["residuals"].values())
         saved = await http.post(f"/api/calibration/{CAM}", json=body, headers=bearer(WRITER))
         assert saved.status_code == 200, saved.text
         assert saved.json()["revision"] == 1
@@ -199,3 +204,15 @@ async def test_analytics_unreachable_or_not_configured_is_503(nats_server: Embed
     async with running_fanout(config, nats_server.url) as fanout, httpx.AsyncClient(timeout=10) as http:
         r = await http.get(f"{fanout.http_url}/api/calibration/points")
         assert r.status_code == 503 and "fanout.analytics_url" in r.json()["detail"], r.text
+
+
+@pytest.mark.parametrize("url", ["ftp://analytics:8003", "analytics:8003", "http://", "http://a:1/?x=1",
+                                 "http://user:secret@analytics:8003"])
+def test_analytics_url_must_be_plain_http(url: str) -> None:
+    with pytest.raises(ConfigError, match="analytics_url"):
+        parse_config({"fanout": {"analytics_url": url}}, "<test>", environ={})
+
+
+def test_analytics_url_kept_without_trailing_slash() -> None:
+    config = parse_config({"fanout": {"analytics_url": "http://analytics:8003/"}}, "<test>", environ={})
+    assert config.fanout.analytics_url == "http://analytics:8003"
