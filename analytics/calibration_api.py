@@ -106,12 +106,13 @@ def _stat(values: list[float | None], how: str) -> float | None:
 
 
 def describe(record: CalibrationRecord, cal: Calibrated) -> dict[str, Any]:
-    """What the page shows: kind, revision, errors (px; cm at the clicked floor points: mean, max and per
+    """What the page shows: kind, revision, source (None: points as given), errors (px; cm at the clicked floor points: mean, max and per
     point) and the overlay lines. Every number is finite or null (the answer is strict JSON)."""
     residuals = _residuals(record, cal)
     cms = [r["cm"] for r in residuals.values()]
     pxs = [r["px"] for r in residuals.values()]
-    return {"camera": record.camera, "revision": cal.revision, "kind": cal.kind, "width": record.width,
+    return {"camera": record.camera, "revision": cal.revision, "kind": cal.kind, "source": record.source,
+            "width": record.width,
             "height": record.height, "points": {n: list(uv) for n, uv in record.points.items()},
             "reprojection_px": round(cal.reprojection_px, 3) if math.isfinite(cal.reprojection_px) else None,
             "reprojection_max_px": _stat(pxs, "max"),

@@ -20,7 +20,7 @@ from courtside_contracts.subjects import CALIBRATION_BUCKET
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BadRequestError, KeyDeletedError, KeyNotFoundError
+from nats.js.errors import BadRequestError, KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 #: Revisions kept per camera.
@@ -59,6 +59,16 @@ class CalibrationStore:
         """Store ``record`` under its camera; returns the new revision."""
         try:
             return int(await self._kv.put(record.camera, record.to_json()))
+        except (NatsError, asyncio.TimeoutError) as exc:
+            raise CalibrationStoreError(f"cannot store the calibration of {record.camera}: {exc}") from None
+
+    async def create(self, record: CalibrationRecord) -> int | None:
+        """Store ``record`` only when its camera has no calibration (never stored, or deleted): the new
+        revision, or None when one is stored already (and stays as it is)."""
+        try:
+            return int(await self._kv.create(record.camera, record.to_json()))
+        except KeyWrongLastSequenceError:
+            return None
         except (NatsError, asyncio.TimeoutError) as exc:
             raise CalibrationStoreError(f"cannot store the calibration of {record.camera}: {exc}") from None
 

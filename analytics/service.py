@@ -2,7 +2,8 @@
 
 One more consumer on NATS, on the service kit. Start order: ops HTTP (``/healthz``,
 ``/readyz``, ``/metrics`` on ``analytics.port``) -> NATS -> the calibration bucket
-(its current records are solved before any annotation is read) -> the annotation
+(``analytics.seed_calibrations`` stored for the cameras that have none,
+:mod:`analytics.seed_calibration`; then its current records are solved before any annotation is read) -> the annotation
 subscriptions -> heartbeat, ready. Stop in reverse.
 
 Per camera: a :class:`~analytics.camera_analytics.CameraAnalytics` built from the
@@ -48,6 +49,7 @@ from analytics.calibrated import Calibrated, CalibrationError, solve
 from analytics.calibration_store import CalibrationStore
 from analytics.camera_analytics import SKIP_REASONS, CameraAnalytics, Skipped
 from analytics.drift import DriftMonitor
+from analytics.seed_calibration import seed_calibrations
 from courtside.config import AnalyticsConfig, ConfigError, CourtsideConfig
 from courtside.kit.heartbeat import HeartbeatPublisher
 from courtside.kit.http_server import HttpServer
@@ -129,8 +131,8 @@ class AnalyticsService:
         self.cameras[camera] = CameraAnalytics(camera, solved, self.config.player_model, self.config.ball_model,
                                                self.config.player_label)
         self.metrics.revision.labels(camera).set(revision)
-        log.info("analytics: %s: calibration revision %d (%s, %.2f px)", camera, revision, solved.kind,
-                 solved.reprojection_px)
+        log.info("analytics: %s: calibration revision %d (%s, %.2f px%s)", camera, revision, solved.kind,
+                 solved.reprojection_px, f"; {record.source}" if record.source else "")
 
     async def load(self, store: CalibrationStore) -> asyncio.Task[None]:
         """Solve every stored calibration, then follow the changes in a task (returned; the caller cancels it)."""
@@ -243,6 +245,7 @@ async def run(config: CourtsideConfig, nats_url: str, stop: asyncio.Event) -> No
         service = holder["service"] = AnalyticsService(settings, nc, AnalyticsMetrics(life.registry),
                                                        http_port=http.port)
         store = app.state.calibration_store = await CalibrationStore.open(nc)
+        await seed_calibrations(store, settings.seed_calibrations, now_ns())
         watch = await service.load(store)
 
         async def stop_watch() -> None:

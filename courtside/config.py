@@ -283,6 +283,10 @@ class AnalyticsConfig(_Strict):
     drift_interval_s: float = Field(5.0, ge=0, le=3600,
                                     description="seconds between checks of each calibrated camera against the court "
                                     "lines of a live frame (a moved camera is flagged and re-fitted); 0 = no checks")
+    seed_calibrations: dict[str, Literal["demo-scene"]] = Field(
+        default_factory=dict, description="camera -> a calibration stored at start when the camera has none in "
+        "the store (a stored one is never replaced): demo-scene = the camera the demo court (demo://padel) is "
+        "rendered from, known exactly, and labelled so in the stored record; only for a demo://padel camera")
 
     @field_validator("player_model", "ball_model", "instance")
     @classmethod
@@ -407,7 +411,21 @@ class CourtsideConfig(_Strict):
             unknown = sorted(set(self.analytics.cameras or ()) - known) if known else []
             if unknown:
                 raise ValueError(f"analytics names unknown cameras: {', '.join(unknown)}")
+            self._check_seeds(self.analytics)
         return self
+
+    def _check_seeds(self, analytics: AnalyticsConfig) -> None:
+        """A seeded calibration is for a camera analytics serves, and demo-scene for the demo court only."""
+        urls = {c.id: urlsplit(c.url.get_secret_value()) for c in self.cameras}
+        for camera, seed in analytics.seed_calibrations.items():
+            where = f"analytics.seed_calibrations.{camera}"
+            if camera not in urls:
+                raise ValueError(f"{where}: no camera {camera!r} (known: {', '.join(sorted(urls)) or 'none'})")
+            if analytics.cameras is not None and camera not in analytics.cameras:
+                raise ValueError(f"{where}: the camera is not in analytics.cameras")
+            url = urls[camera]
+            if seed == "demo-scene" and (url.scheme != "demo" or (url.netloc or url.path.strip("/")) != "padel"):
+                raise ValueError(f"{where}: demo-scene is the demo court's camera; {camera} is not demo://padel")
 
     def model(self, name: str) -> ModelConfig:
         for model in self.models:

@@ -78,15 +78,15 @@ def write_h264(path: Path, frames: Iterable[np.ndarray], fps: int, *, keyint: in
     return count
 
 
-def render_clip(path: Path, width: int = 1280, height: int = 720, fps: int = 30,
+def render_clip(path: Path, width: int = demo_scene.WIDTH, height: int = demo_scene.HEIGHT, fps: int = 30,
                 seconds: float = 10.0) -> int:
     """Render the simulated rally to ``path`` (MP4, CRF 20 so the small ball survives). Returns the frame count."""
     frames = (f.image for f in demo_scene.frames(round(seconds * fps), width, height, fps))
     return write_h264(path, frames, fps, keyint=fps, crf=20)
 
 
-def ensure_clip(cache_dir: Path | None = None, width: int = 1280, height: int = 720, fps: int = 30,
-                seconds: float = 10.0) -> Path:
+def ensure_clip(cache_dir: Path | None = None, width: int = demo_scene.WIDTH, height: int = demo_scene.HEIGHT,
+                fps: int = 30, seconds: float = 10.0) -> Path:
     """The cached clip, rendered on first use (a few seconds of CPU)."""
     folder = cache_dir or default_cache_dir()
     path = folder / f"padel-v{GENERATOR_VERSION}s{SIM_VERSION}-{width}x{height}-{fps}fps-{seconds:g}s.mp4"

@@ -17,15 +17,18 @@ from courtside.sim.clip import SimFrame, Simulation
 from courtside.sim.render import Visibility
 from courtside.sim.style import Style
 
-__all__ = ["BALL", "COURT_BLUE", "DEMO_SEED", "SimFrame", "Visibility", "demo_camera", "frames", "render",
-           "simulation"]
+__all__ = ["BALL", "COURT_BLUE", "DEMO_SEED", "HEIGHT", "WIDTH", "SimFrame", "Visibility", "demo_camera", "frames",
+           "render", "simulation"]
 
 DEMO_SEED = 424_242
+#: The size of the demo clip (pixels): ``demo_camera(WIDTH, HEIGHT)`` is the camera of its every frame.
+WIDTH, HEIGHT = 1280, 720
 COURT_BLUE = (150, 85, 25)
 BALL = (40, 235, 230)
 
 
-def demo_camera(width: int, height: int) -> Camera:
+def demo_camera(width: int = WIDTH, height: int = HEIGHT) -> Camera:
+    """The camera the demo is rendered from, exactly (so its calibration is known, not measured)."""
     return broadcast_camera(width, height)
 
 
@@ -33,18 +36,18 @@ def _demo_style(style: Style) -> Style:
     return replace(style, court=COURT_BLUE, ball=BALL, gain=1.0, exposure_s=1 / 250)
 
 
-def simulation(width: int = 1280, height: int = 720, fps: float = 30.0) -> Simulation:
+def simulation(width: int = WIDTH, height: int = HEIGHT, fps: float = 30.0) -> Simulation:
     """A fresh demo rally at t = 0."""
     return Simulation(DEMO_SEED, width, height, fps, camera=demo_camera(width, height), speed=1.0,
                       restyle=_demo_style)
 
 
-def frames(count: int, width: int = 1280, height: int = 720, fps: float = 30.0) -> Iterator[SimFrame]:
+def frames(count: int, width: int = WIDTH, height: int = HEIGHT, fps: float = 30.0) -> Iterator[SimFrame]:
     """The first ``count`` frames of the demo, with their ground truth."""
     return simulation(width, height, fps).frames(count)
 
 
-def render(t: float, width: int = 1280, height: int = 720, fps: float = 30.0) -> SimFrame:
+def render(t: float, width: int = WIDTH, height: int = HEIGHT, fps: float = 30.0) -> SimFrame:
     """The demo frame nearest ``t`` seconds (simulated from the start: for tests and previews)."""
     sim = simulation(width, height, fps)
     for _ in range(round(t * fps)):

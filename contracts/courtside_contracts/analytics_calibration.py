@@ -10,6 +10,10 @@ improves every stored calibration.
 Units: ``points`` map a court point's name (one of ``courtside.court.calibration.COURT_POINTS``;
 the names are checked by the solver, not here) to its pixel ``[u, v]`` in an image of
 ``width`` x ``height`` pixels, origin top-left; ``set_ns`` is when it was set (Unix ns).
+
+``source`` (optional, omitted from the JSON when None) says where points that no operator
+clicked came from, e.g. the projections of a camera known exactly (the demo court's); None
+means the points were given as they are (clicked, or a points file).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ CALIBRATION_VERSION = 1
 #: Most points in one calibration (the court model names 25).
 MAX_POINTS = 64
 MAX_POINT_NAME = 64
+MAX_SOURCE = 200
 
 
 def _finite_number(value: object) -> bool:
@@ -48,6 +53,7 @@ class CalibrationRecord:
     points: Mapping[str, tuple[float, float]]
     set_ns: int
     version: int = CALIBRATION_VERSION
+    source: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -66,11 +72,18 @@ class CalibrationRecord:
                 raise ContractError(f"calibration.points: a point name must be 1-{MAX_POINT_NAME} characters")
             if len(uv) != 2 or not all(_finite_number(c) for c in uv):
                 raise ContractError(f"calibration.points[{name!r}] must be [u, v], two finite numbers")
+        if self.source is not None and (not isinstance(self.source, str) or not 0 < len(self.source) <= MAX_SOURCE
+                                        or not self.source.isprintable()):
+            raise ContractError(f"calibration.source must be 1-{MAX_SOURCE} printable characters or absent")
 
     def to_json(self) -> bytes:
-        return json.dumps({"v": self.version, "camera": self.camera, "width": self.width, "height": self.height,
-                           "points": {n: [round(float(u), 3), round(float(v), 3)] for n, (u, v) in self.points.items()},
-                           "set_ns": self.set_ns}, separators=(",", ":")).encode()
+        data: dict[str, object] = {
+            "v": self.version, "camera": self.camera, "width": self.width, "height": self.height,
+            "points": {n: [round(float(u), 3), round(float(v), 3)] for n, (u, v) in self.points.items()},
+            "set_ns": self.set_ns}
+        if self.source is not None:
+            data["source"] = self.source
+        return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, payload: bytes | str) -> CalibrationRecord:
@@ -93,4 +106,5 @@ class CalibrationRecord:
         if not isinstance(camera, str):
             raise ContractError("calibration.camera must be a string")
         # The raw values go to the dataclass, whose __post_init__ checks each one.
-        return cls(camera, data.get("width", 0), data.get("height", 0), points, data.get("set_ns", 0), data.get("v", 0))
+        return cls(camera, data.get("width", 0), data.get("height", 0), points, data.get("set_ns", 0), data.get("v", 0),
+                   data.get("source"))

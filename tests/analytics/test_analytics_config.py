@@ -32,3 +32,32 @@ def test_refusals_name_the_field(section: dict[str, object] | None, models: list
         data["analytics"] = section
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         parse_config(data, environ={})
+
+
+SEED_CAMERAS = [{"id": "c1", "url": "demo://padel"}, {"id": "c2", "url": "rtsp://cam/live"},
+                {"id": "c3", "url": "demo://bikes"}]
+
+
+def test_a_demo_scene_seed_for_the_demo_court() -> None:
+    config = parse_config({"cameras": SEED_CAMERAS, "models": MODELS,
+                           "analytics": {"player_model": "people", "ball_model": "ball",
+                                         "seed_calibrations": {"c1": "demo-scene"}}}, environ={})
+    assert config.analytics is not None and config.analytics.seed_calibrations == {"c1": "demo-scene"}
+    plain = parse_config({"models": MODELS, "analytics": {"player_model": "people", "ball_model": "ball"}},
+                         environ={}).analytics
+    assert plain is not None and plain.seed_calibrations == {}
+
+
+@pytest.mark.parametrize(("seeds", "cameras", "message"), [
+    ({"c2": "demo-scene"}, None, "seed_calibrations.c2: demo-scene is the demo court's camera; c2 is not demo://padel"),
+    ({"c3": "demo-scene"}, None, "c3 is not demo://padel"),
+    ({"c9": "demo-scene"}, None, "seed_calibrations.c9: no camera 'c9'"),
+    ({"c1": "demo-scene"}, ["c2"], "seed_calibrations.c1: the camera is not in analytics.cameras"),
+    ({"c1": "measured"}, None, "demo-scene"),
+])
+def test_seed_refusals(seeds: dict[str, str], cameras: list[str] | None, message: str) -> None:
+    section: dict[str, object] = {"player_model": "people", "ball_model": "ball", "seed_calibrations": seeds}
+    if cameras is not None:
+        section["cameras"] = cameras
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("'", ".")):
+        parse_config({"cameras": SEED_CAMERAS, "models": MODELS, "analytics": section}, environ={})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -107,11 +108,16 @@ def test_calibration_record_round_trip_and_refusals() -> None:
                                TS)
     parsed = CalibrationRecord.from_json(record.to_json())
     assert parsed.camera == "court-1" and parsed.width == 1280 and parsed.points["near left corner"] == (10.5, 700.25)
+    assert parsed.source is None and "source" not in json.loads(record.to_json())
+    labelled = dataclasses.replace(record, source="the demo scene's known camera")
+    assert CalibrationRecord.from_json(labelled.to_json()) == labelled
     good = json.loads(record.to_json())
     for edit, field in [({"v": 9}, "v must be"), ({"width": 0}, "width"), ({"height": "720"}, "height"),
                         ({"camera": "a b"}, "invalid camera"), ({"points": {}}, "1-64 entries"),
                         ({"points": {"x": [1, "2"]}}, "two finite numbers"), ({"points": {"x": [1]}}, r"\[u, v\]"),
-                        ({"points": []}, "object of name"), ({"set_ns": None}, "set_ns")]:
+                        ({"points": []}, "object of name"), ({"set_ns": None}, "set_ns"),
+                        ({"source": 5}, "source"), ({"source": ""}, "source"), ({"source": "a\nb"}, "source"),
+                        ({"source": "x" * 201}, "source")]:
         with pytest.raises(ContractError, match=field):
             CalibrationRecord.from_json(json.dumps({**good, **edit}))
     for junk in (b"{", b"[1]", b"\xfe"):

@@ -18,6 +18,12 @@ def test_embedded_default_is_valid() -> None:
     assert [(m.name, m.backend, m.cameras) for m in config.models] == [
         ("yolo", "ultralytics", ["court-1"]), ("ball", "ball", ["court-1"]), ("people", "opencv", ["street-1"]),
         ("pose", "mediapipe", ["street-1"])]
+    analytics = config.analytics
+    assert analytics is not None, "the embedded default runs court analytics"
+    assert (analytics.player_model, analytics.player_label, analytics.ball_model, analytics.cameras) == (
+        "yolo", "player", "ball", ["court-1"])
+    assert analytics.seed_calibrations == {"court-1": "demo-scene"}
+    assert config.fanout.analytics_url == f"http://127.0.0.1:{analytics.port}"
 
 
 def test_environment_overrides_nested_fields() -> None:

@@ -28,9 +28,10 @@ def test_backends_with_their_own_environment_get_its_interpreter(tmp_path: Path)
 
 def test_embedded_default_runs_each_consumer_in_its_environment() -> None:
     commands = dict(service_commands(load_config(EMBEDDED_CONFIG), EMBEDDED_CONFIG))
-    assert list(commands) == ["ingest", "infer-yolo", "infer-ball", "infer-people", "infer-pose", "fanout"]
-    assert (commands["ingest"][0] == commands["infer-yolo"][0] == commands["infer-ball"][0] == commands["fanout"][0]
-            == sys.executable)
+    assert list(commands) == ["ingest", "infer-yolo", "infer-ball", "infer-people", "infer-pose", "analytics",
+                              "fanout"]
+    assert (commands["ingest"][0] == commands["infer-yolo"][0] == commands["infer-ball"][0]
+            == commands["analytics"][0] == commands["fanout"][0] == sys.executable)
     assert commands["infer-people"][:4] == [str(REPO_ROOT / ".venvs/opencv-hog/bin/python"), "-m", "courtside",
                                             "infer"]
     assert commands["infer-pose"][0] == str(REPO_ROOT / ".venvs/mediapipe/bin/python")
