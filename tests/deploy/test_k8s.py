@@ -14,6 +14,7 @@ import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -275,3 +276,20 @@ def test_a_job_makes_every_stream_as_replicated_as_the_nats_cluster(overlay: str
     sc = container["securityContext"]
     assert sc["readOnlyRootFilesystem"] is True and sc["capabilities"]["drop"] == ["ALL"]
     assert container["image"].split("/")[-1] == "analytics:latest"  # the image holding every module it imports
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_fanout_reaches_the_analytics_calibration_api(overlay: str) -> None:
+    """The live page's calibration view: fanout.analytics_url names the analytics Service and port, and
+    the only ingress that policy lets through to analytics (besides Prometheus) is fanout's."""
+    config = load_config(_config(overlay), environ={})
+    assert config.analytics is not None and config.fanout.analytics_url is not None
+    url = urlsplit(config.fanout.analytics_url)
+    service = _of(overlay, "Service")[str(url.hostname)]["spec"]
+    assert service["selector"] == {"app.kubernetes.io/name": "analytics"}
+    assert [(p["port"], p["targetPort"]) for p in service["ports"]] == [(url.port, "http")]
+    assert url.port == config.analytics.port
+    policy = _of(overlay, "NetworkPolicy")["analytics-from-fanout"]["spec"]
+    assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/component": "analytics"}
+    assert policy["ingress"] == [{"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "fanout"}}}],
+                                  "ports": [{"port": url.port}]}]
