@@ -313,7 +313,7 @@ export function createCalibration(page) {
       const sy = here[1] / s.height;
       state.solved = { ...s, lines: s.lines.map((l) => l.map(([u, v]) => [(u + 0.5) * sx - 0.5, (v + 0.5) * sy - 0.5])) };
       state.selected = nextUnplaced(state.selected);
-      say(`stored calibration, revision ${s.revision}`);
+      say(`stored calibration, revision ${s.revision}${s.source ? ` (${s.source})` : ""}`);
     } else if (stored.status === 404 || stored.ok) {
       say(page.view.frame ? "no stored calibration: click the court's points" : "waiting for video");
     } else {
