@@ -16,7 +16,9 @@ calibrate: unknown point names, too few points, points on one line, NaN...), is 
 An analytics service that cannot be reached is a 503, one that does not answer within
 :data:`UPSTREAM_TIMEOUT_S` a 504, one that answers 5xx or not JSON a 502, each saying so; without
 ``fanout.analytics_url`` every route is a 503 that names the setting. Blocking ``urllib`` runs in a
-worker thread (``asyncio.to_thread``): a calibration is a handful of requests by one operator.
+worker thread (``asyncio.to_thread``): a calibration is a handful of requests by one operator, and
+at most :data:`MAX_IN_FLIGHT` are passed on at once (a 429 beyond), so a stuck analytics service
+cannot take every worker thread of the process.
 """
 
 from __future__ import annotations
@@ -44,15 +46,53 @@ CameraPath = Annotated[str, Path(pattern=f"^{NAME_PATTERN}$", description="camer
 MAX_BODY_BYTES = 16 * 1024
 #: Seconds the analytics service has to answer (a solve is a focal-length search: tens of ms).
 UPSTREAM_TIMEOUT_S = 10.0
+#: Calibration requests passed on at once (each holds a worker thread until analytics answers); over it a 429.
+MAX_IN_FLIGHT = 4
+
+
+class _Gate:
+    """At most ``limit`` requests at once; one over it is refused at once (never queued), and counted."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.busy = 0
+        self.refused = 0
+
+    def enter(self) -> None:
+        if self.busy >= self.limit:
+            self.refused += 1
+            raise HTTPException(429, f"{self.limit} calibration requests are already in progress; try again",
+                                headers={"Retry-After": "1"})
+        self.busy += 1
+
+    def leave(self) -> None:
+        self.busy -= 1
+
+
+_gate = _Gate(MAX_IN_FLIGHT)
 _ERRORS: dict[int | str, dict[str, Any]] = {
     **AUTH_RESPONSES,
     404: {"description": "The camera is unknown, or it has no calibration yet"},
     413: {"description": f"The body is larger than {MAX_BODY_BYTES} bytes"},
     422: {"description": "The points cannot calibrate the camera (the reason in detail)"},
+    429: {"description": f"{MAX_IN_FLIGHT} calibration requests are in progress already"},
     502: {"description": "The analytics service failed (its answer in detail)"},
     503: {"description": "No analytics service is configured or it cannot be reached"},
     504: {"description": "The analytics service did not answer in time"},
 }
+
+
+#: The request body of the solve and save routes, for the OpenAPI document (the body is read raw and
+#: checked by analytics, so that its refusals keep their reasons).
+_POINTS_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["width", "height", "points"],
+    "properties": {
+        "width": {"type": "integer", "minimum": 1, "description": "image width, pixels"},
+        "height": {"type": "integer", "minimum": 1, "description": "image height, pixels"},
+        "points": {"type": "object", "description": "court point name -> [u, v], pixels of that image, "
+                   "(0, 0) = the centre of the top-left pixel",
+                   "additionalProperties": {"type": "array", "items": {"type": "number"},
+                                            "minItems": 2, "maxItems": 2}}}}}}}}
 
 
 def _base_url(runtime: FanoutRuntime) -> str:
@@ -88,6 +128,7 @@ def _exchange(url: str, body: bytes | None) -> tuple[int, bytes]:
 async def _forward(runtime: FanoutRuntime, path: str, body: bytes | None = None) -> dict[str, Any]:
     """The analytics answer to ``path``, or the HTTPException that tells the page what failed."""
     base = _base_url(runtime)
+    _gate.enter()
     try:
         status, raw = await asyncio.to_thread(_exchange, f"{base}{path}", body)
     except TimeoutError:
@@ -100,6 +141,8 @@ async def _forward(runtime: FanoutRuntime, path: str, body: bytes | None = None)
                                      f"{UPSTREAM_TIMEOUT_S:.0f} s") from None
         log.warning("calibration: analytics at %s unreachable: %s", base, reason)
         raise HTTPException(503, f"the analytics service at {base} cannot be reached: {reason}") from None
+    finally:
+        _gate.leave()
     try:
         answer = json.loads(raw)
     except (ValueError, RecursionError):
@@ -136,7 +179,7 @@ async def stored(runtime: RuntimeDep, who: PrincipalDep, camera: CameraPath) -> 
 
 
 @router.post("/api/calibration/{camera}/solve", summary="Solve clicked points without storing them",
-             responses=_ERRORS)
+             responses=_ERRORS, openapi_extra=_POINTS_BODY)
 async def solve(runtime: RuntimeDep, who: PrincipalDep, camera: CameraPath, request: Request) -> dict[str, Any]:
     """Body ``{"width": W, "height": H, "points": {name: [u, v]}}`` (pixels of a W x H image); the answer
     is the description of the solved calibration, ``revision`` null."""
@@ -145,7 +188,7 @@ async def solve(runtime: RuntimeDep, who: PrincipalDep, camera: CameraPath, requ
 
 
 @router.post("/api/calibration/{camera}", summary="Solve clicked points and store them as a new revision",
-             responses=_ERRORS)
+             responses=_ERRORS, openapi_extra=_POINTS_BODY)
 async def save(runtime: RuntimeDep, who: PrincipalDep, camera: CameraPath, request: Request) -> dict[str, Any]:
     """The same body as ``/solve``; stored in the ``calibration`` bucket (the new ``revision``) when it solves."""
     _allowed(runtime, who, camera, Scope.WRITE)

@@ -22,7 +22,7 @@ from analytics.calibration_store import CalibrationStore
 from courtside.config import ConfigError, parse_config
 from courtside.court.calibration import COURT_POINTS, floor_error_cm
 from courtside.nats_server import EmbeddedNats
-from fanout.calibration_api import MAX_BODY_BYTES
+from fanout.calibration_api import MAX_BODY_BYTES, MAX_IN_FLIGHT
 from fanout.limits import Limits
 from fanout.testing import free_port, running_fanout
 from tests.analytics import sim_annotations as sa
@@ -216,3 +216,36 @@ def test_analytics_url_must_be_plain_http(url: str) -> None:
 def test_analytics_url_kept_without_trailing_slash() -> None:
     config = parse_config({"fanout": {"analytics_url": "http://analytics:8003/"}}, "<test>", environ={})
     assert config.fanout.analytics_url == "http://analytics:8003"
+
+
+async def test_requests_beyond_the_in_flight_bound_are_429(nats_server: EmbeddedNats, nc: NATS) -> None:
+    """An analytics service that accepts and never answers: the first MAX_IN_FLIGHT requests wait on it,
+    the next is refused at once; when it hangs up, the waiting ones are told it cannot be reached; one
+    that it holds past UPSTREAM_TIMEOUT_S is told it did not answer."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with calibration_setup(nats_server.url, nc, analytics_url=f"http://127.0.0.1:{port}") as http:
+            body = sim_body()
+            waiting = [asyncio.create_task(http.post(f"/api/calibration/{CAM}/solve", json=body,
+                                                     headers=bearer(WRITER))) for _ in range(MAX_IN_FLIGHT)]
+            async with asyncio.timeout(5):
+                while len(held) < MAX_IN_FLIGHT:  # noqa: ASYNC110 - connections arrive from fanout's threads
+                    await asyncio.sleep(0.02)
+            over = await http.post(f"/api/calibration/{CAM}/solve", json=body, headers=bearer(WRITER))
+            assert over.status_code == 429 and "in progress" in over.json()["detail"], over.text
+            for writer in held:
+                writer.close()
+            answers = await asyncio.gather(*waiting)
+            assert [a.status_code for a in answers] == [503] * MAX_IN_FLIGHT, [a.text for a in answers]
+            # The bound is free again; this one waits on the silent server until UPSTREAM_TIMEOUT_S.
+            after = await http.post(f"/api/calibration/{CAM}/solve", json=body, headers=bearer(WRITER))
+            assert after.status_code == 504 and "did not answer within" in after.json()["detail"], after.text
+    finally:
+        server.close()
+        await server.wait_closed()
