@@ -14,7 +14,7 @@ class Scope(str, Enum):
     publisher has no business watching)."""
 
     READ = "read"          # live streams, camera and model lists
-    WRITE = "write"        # save clips, exports
+    WRITE = "write"        # save clips, exports, camera calibrations
     PUBLISH = "publish"    # push a camera over WHIP
     OPERATOR = "operator"  # /metrics, service state
 
