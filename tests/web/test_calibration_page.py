@@ -22,7 +22,7 @@ from courtside.court.camera import Camera
 from courtside.nats_server import EmbeddedNats
 from fanout.testing import publish_frame
 from ingest.demo_scene import demo_camera, render
-from tests.fanout.test_calibration_proxy import CAM, WRITER, calibration_setup
+from tests.fanout.test_calibration_proxy import CAM, READER, WRITER, calibration_setup
 
 pytestmark = pytest.mark.browser
 W, H = 1280, 720
@@ -183,4 +183,17 @@ async def test_click_solve_save_matches_true_camera(browser: Browser, nats_serve
         await page.wait_for_function("document.querySelector('.calib-message').textContent.includes('revision 1')",
                                      timeout=10000)
         assert set(await placed(page)) == set(truth)
+        # A reader may look but not solve: the refusal's reason is shown.
+        reader = await browser.new_page(viewport={"width": 1600, "height": 1000})
+        reader.on("pageerror", lambda exc: errors.append(str(exc)))
+        await reader.goto(f"{str(http.base_url).rstrip('/')}/?camera={CAM}#token={READER}")
+        await reader.wait_for_function("window.__courtside?.calibration && window.__courtside.view.framesDrawn > 0",
+                                       timeout=15000)
+        await reader.locator("#calibrate").click()
+        await reader.wait_for_function("document.querySelector('.calib-message').textContent.includes('revision 1')",
+                                       timeout=10000)
+        await reader.locator(".calib-solve").click()
+        await reader.wait_for_function("document.querySelector('.calib-message').textContent.includes('write')",
+                                       timeout=10000)
+        assert "cannot solve" in (await reader.locator(".calib-message").text_content() or "")
     assert errors == []

@@ -12,6 +12,7 @@ import { clientToImage, contentBox, nearestPoint, rescaled } from "./calibration
 import { drawCalibration } from "./calibration_overlay.js";
 
 const GRAB_CSS_PX = 12; // a press this near (CSS pixels) to a placed point drags it
+const FRAME_WAIT_MS = 10000; // how long opening waits for a frame (the stored points are put on it)
 
 const token = readToken();
 const $ = (id) => document.getElementById(id);
@@ -304,6 +305,10 @@ export function createCalibration(page) {
       buildList();
     }
     state.selected = state.names[0] ?? null;
+    for (let waited = 0; !page.view.frame && waited < FRAME_WAIT_MS && state.open; waited += 200) {
+      say("waiting for video…");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     const stored = await call("GET", `/api/calibration/${encodeURIComponent(camera)}`);
     if (stored.ok && page.view.frame) {
       const s = stored.body;
