@@ -6,16 +6,18 @@
 // model), mean and max, and per point in the list. "Save" stores them as a new revision. Needs the
 // write scope for the camera when auth is on; every refusal's reason is shown in the panel.
 // Points are frame pixels ((0, 0) = centre of the top-left pixel) of the frame on screen.
+// The panel's DOM is calibration_panel.js, the drawing calibration_overlay.js, the geometry
+// calibration_geometry.js; this module holds the state and talks to the server.
 
 import { readToken } from "./page.js";
 import { clientToImage, contentBox, nearestPoint, rescaled } from "./calibration_geometry.js";
 import { drawCalibration } from "./calibration_overlay.js";
+import { createPanel } from "./calibration_panel.js";
 
 const GRAB_CSS_PX = 12; // a press this near (CSS pixels) to a placed point drags it
 const FRAME_WAIT_MS = 10000; // how long opening waits for a frame (the stored points are put on it)
 
 const token = readToken();
-const $ = (id) => document.getElementById(id);
 
 /** @param {string} method @param {string} path @param {unknown} [body] */
 async function call(method, path, body) {
@@ -32,60 +34,97 @@ async function call(method, path, body) {
   return { ok: response.ok, status: response.status, body: answer, detail };
 }
 
-function element(tag, className, text) {
-  const el = document.createElement(tag);
-  if (className) el.className = className;
-  if (text != null) el.textContent = text;
-  return el;
+/**
+ * Presses, drags and releases on the overlay. The selected point, while unplaced, goes where the press
+ * is (even next to another point: some are 2 px apart at the far end). Once it is placed, a press on a
+ * placed point grabs that one (keeping its offset to the pointer), and a press elsewhere moves the
+ * selected one there. Holding the press drags it; the release selects the next unplaced point.
+ * @param {HTMLCanvasElement} overlay
+ * @param {any} state
+ * @param {{size: () => [number, number], ready: () => boolean, changed: () => void,
+ *          released: (name: string) => void}} hooks
+ */
+function attachPointer(overlay, state, hooks) {
+  const imagePoint = (event) => {
+    const [w, h] = hooks.size();
+    return clientToImage(overlay.getBoundingClientRect(), w, h, event.clientX, event.clientY);
+  };
+  overlay.addEventListener("pointerdown", (event) => {
+    if (!state.open || event.button !== 0 || !hooks.ready()) return;
+    const at = imagePoint(event);
+    let name = state.selected;
+    if (!at || !name) return;
+    state.offset = [0, 0];
+    const [w, h] = hooks.size();
+    const radius = GRAB_CSS_PX / contentBox(overlay.getBoundingClientRect(), w, h).scale;
+    const hit = state.placed.has(name) ? nearestPoint(state.placed, at[0], at[1], radius) : null;
+    if (hit) {
+      name = hit;
+      const [pu, pv] = state.placed.get(hit);
+      state.offset = [pu - at[0], pv - at[1]];
+    } else {
+      state.placed.set(name, at);
+    }
+    state.selected = name;
+    state.dragging = name;
+    overlay.setPointerCapture(event.pointerId);
+    event.preventDefault();
+    hooks.changed();
+  });
+  overlay.addEventListener("pointermove", (event) => {
+    const at = state.dragging ? imagePoint(event) : null;
+    if (!at) return;
+    state.placed.set(state.dragging, [at[0] + state.offset[0], at[1] + state.offset[1]]);
+    hooks.changed();
+  });
+  const drop = (event) => {
+    if (!state.dragging) return;
+    const name = state.dragging;
+    state.dragging = null;
+    if (overlay.hasPointerCapture(event.pointerId)) overlay.releasePointerCapture(event.pointerId);
+    hooks.released(name);
+  };
+  overlay.addEventListener("pointerup", drop);
+  overlay.addEventListener("pointercancel", drop);
 }
-
-const fmt = (x, digits = 1) => (x == null ? "–" : x.toFixed(digits));
 
 /**
  * @param {{view: {canvas: HTMLCanvasElement, frame: {width: number, height: number} | null,
  *                 schedule: () => void}, camera?: string}} page
  */
 export function createCalibration(page) {
-  const stage = $("stage");
-  const overlay = /** @type {HTMLCanvasElement} */ (element("canvas", "calib-overlay"));
+  const overlay = /** @type {HTMLCanvasElement} */ (document.createElement("canvas"));
+  overlay.className = "calib-overlay";
   overlay.setAttribute("aria-label", "calibration points and court lines");
   overlay.hidden = true;
-  stage.append(overlay);
+  document.getElementById("stage").append(overlay);
   const ctx = overlay.getContext("2d");
-
-  const panel = element("aside", "calib-panel");
-  panel.hidden = true;
-  panel.setAttribute("aria-label", "calibration");
-  const title = element("h2", "calib-title", "Calibrate");
-  const hint = element("p", "calib-hint", "Pick a point in the list, click it on the video (hold to drag). "
-    + "Pick a placed point to drag it, or to click it elsewhere. ↑: off the floor (net posts, wall tops), "
-    + "two of them give the full camera pose.");
-  const list = element("ol", "calib-points");
-  const actions = element("div", "calib-actions");
-  const solveButton = /** @type {HTMLButtonElement} */ (element("button", "calib-solve", "Solve"));
-  const saveButton = /** @type {HTMLButtonElement} */ (element("button", "calib-save", "Save"));
-  const clearButton = /** @type {HTMLButtonElement} */ (element("button", "calib-clear", "Clear"));
-  const closeButton = /** @type {HTMLButtonElement} */ (element("button", "calib-close", "Close"));
-  actions.append(solveButton, saveButton, clearButton, closeButton);
-  const result = element("div", "calib-result");
-  const message = element("div", "calib-message");
-  message.setAttribute("role", "alert");
-  panel.append(title, hint, actions, result, message, list);
-  document.body.append(panel);
 
   /** @type {{names: string[], world: Map<string, number[]>, placed: Map<string, [number, number]>,
    *          selected: string | null, solved: any, camera: string | null, open: boolean,
-   *          dragging: string | null, offset: [number, number], rows: Map<string, HTMLElement>}} */
+   *          dragging: string | null, offset: [number, number]}} */
   const state = { names: [], world: new Map(), placed: new Map(), selected: null, solved: null, camera: null,
-    open: false, dragging: null, offset: [0, 0], rows: new Map() };
+    open: false, dragging: null, offset: [0, 0] };
 
   const size = () => /** @type {[number, number]} */ ([page.view.canvas.width, page.view.canvas.height]);
-  const labels = () => new Map(state.names.map((n, i) => [n, String(i + 1)]));
+  const cameraPath = () => `/api/calibration/${encodeURIComponent(state.camera)}`;
 
-  function say(text, kind = "info") {
-    message.textContent = text;
-    message.dataset.kind = kind;
-  }
+  const panel = createPanel({
+    pick: (name) => select(name),
+    remove: (name) => {
+      state.placed.delete(name);
+      changed();
+    },
+    solve: () => solve(),
+    save: () => save(),
+    clear: () => {
+      state.placed.clear();
+      panel.say("");
+      select(state.names[0] ?? null);
+      changed();
+    },
+    close: () => close(),
+  });
 
   function redraw() {
     const [w, h] = size();
@@ -94,57 +133,26 @@ export function createCalibration(page) {
       overlay.height = h;
     }
     const scale = contentBox(overlay.getBoundingClientRect(), w, h).scale;
+    const labels = new Map(state.names.map((n, i) => [n, String(i + 1)]));
     drawCalibration(ctx, { points: state.placed, selected: state.selected, lines: state.solved?.lines ?? null,
-      labels: labels(), scale });
+      labels, scale });
   }
 
-  function renderList() {
-    const residuals = state.solved?.residuals ?? {};
-    for (const name of state.names) {
-      const row = state.rows.get(name);
-      const at = state.placed.get(name);
-      row.classList.toggle("selected", name === state.selected);
-      row.classList.toggle("placed", Boolean(at));
-      row.querySelector(".calib-where").textContent = at ? `${at[0].toFixed(1)}, ${at[1].toFixed(1)}` : "";
-      const r = residuals[name];
-      row.querySelector(".calib-residual").textContent = r
-        ? `${fmt(r.px)} px${r.cm == null ? "" : ` · ${fmt(r.cm)} cm`}` : "";
-      /** @type {HTMLButtonElement} */ (row.querySelector(".calib-remove")).hidden = !at;
-    }
-    solveButton.disabled = state.placed.size === 0;
-    saveButton.disabled = !state.solved;
-  }
-
-  function showResult() {
-    const s = state.solved;
-    if (!s) {
-      result.textContent = "";
-      delete result.dataset.floorCm;
-      delete result.dataset.floorMaxCm;
-      delete result.dataset.px;
-      return;
-    }
-    const stored = s.revision == null ? "not saved" : `revision ${s.revision}`;
-    result.textContent = `${s.kind} · ${fmt(s.reprojection_px, 2)} px mean, ${fmt(s.reprojection_max_px, 2)} px max · `
-      + `floor ${fmt(s.floor_error_cm)} cm mean, ${fmt(s.floor_error_max_cm)} cm max · ${stored}`;
-    result.dataset.floorCm = String(s.floor_error_cm);
-    result.dataset.floorMaxCm = String(s.floor_error_max_cm);
-    result.dataset.px = String(s.reprojection_px);
+  function refresh() {
+    panel.result(state.solved);
+    panel.render(state.placed, state.selected, state.solved);
+    redraw();
   }
 
   /** Any change to the points: the last solve no longer describes them. */
   function changed() {
-    if (state.solved) {
-      state.solved = null;
-      showResult();
-    }
-    renderList();
-    redraw();
+    state.solved = null;
+    refresh();
   }
 
   function select(name) {
     state.selected = name;
-    renderList();
+    panel.render(state.placed, state.selected, state.solved);
     redraw();
   }
 
@@ -157,80 +165,15 @@ export function createCalibration(page) {
     return after;
   }
 
-  function buildList() {
-    list.replaceChildren();
-    state.rows.clear();
-    state.names.forEach((name, i) => {
-      const row = element("li", "calib-point");
-      row.dataset.name = name;
-      const off = (state.world.get(name)?.[2] ?? 0) !== 0;
-      const pick = element("button", "calib-pick", `${i + 1}. ${name}${off ? " ↑" : ""}`);
-      pick.title = off ? "off the floor (needed for the full camera pose)" : "on the floor";
-      pick.addEventListener("click", () => select(name));
-      const remove = element("button", "calib-remove", "×");
-      remove.title = `remove ${name}`;
-      remove.addEventListener("click", () => {
-        state.placed.delete(name);
-        changed();
-      });
-      row.append(pick, element("span", "calib-where"), element("span", "calib-residual"), remove);
-      list.append(row);
-      state.rows.set(name, row);
-    });
-  }
-
-  function imagePoint(event) {
-    const [w, h] = size();
-    return clientToImage(overlay.getBoundingClientRect(), w, h, event.clientX, event.clientY);
-  }
-
-  overlay.addEventListener("pointerdown", (event) => {
-    if (!state.open || event.button !== 0) return;
-    if (!page.view.frame) {
-      say("waiting for video: points are placed on the frame on screen", "error");
-      return;
-    }
-    const at = imagePoint(event);
-    if (!at) return;
-    // The selected point, while unplaced, goes where the press is (even next to another point: some are
-    // 2 px apart at the far end). Once it is placed, a press on a placed point grabs that one (keeping
-    // its offset to the pointer), and a press elsewhere moves the selected one there. Holding drags it.
-    let name = state.selected;
-    if (!name) return;
-    state.offset = [0, 0];
-    const [w, h] = size();
-    const hit = state.placed.has(name)
-      ? nearestPoint(state.placed, at[0], at[1], GRAB_CSS_PX / contentBox(overlay.getBoundingClientRect(), w, h).scale)
-      : null;
-    if (hit) {
-      name = hit;
-      const [pu, pv] = state.placed.get(hit);
-      state.offset = [pu - at[0], pv - at[1]];
-    } else {
-      state.placed.set(name, at);
-    }
-    state.selected = name;
-    state.dragging = name;
-    overlay.setPointerCapture(event.pointerId);
-    event.preventDefault();
-    changed();
+  attachPointer(overlay, state, {
+    size,
+    ready: () => {
+      if (!page.view.frame) panel.say("waiting for video: points are placed on the frame on screen", "error");
+      return Boolean(page.view.frame);
+    },
+    changed,
+    released: (name) => select(nextUnplaced(name)),
   });
-  overlay.addEventListener("pointermove", (event) => {
-    if (!state.dragging) return;
-    const at = imagePoint(event);
-    if (!at) return;
-    state.placed.set(state.dragging, [at[0] + state.offset[0], at[1] + state.offset[1]]);
-    changed();
-  });
-  const drop = (event) => {
-    if (!state.dragging) return;
-    const placedNow = state.dragging;
-    state.dragging = null;
-    if (overlay.hasPointerCapture(event.pointerId)) overlay.releasePointerCapture(event.pointerId);
-    select(nextUnplaced(placedNow));
-  };
-  overlay.addEventListener("pointerup", drop);
-  overlay.addEventListener("pointercancel", drop);
   document.addEventListener("keydown", (event) => {
     if (!state.open || !state.selected || !["Delete", "Backspace"].includes(event.key)) return;
     if (state.placed.delete(state.selected)) changed();
@@ -238,102 +181,88 @@ export function createCalibration(page) {
 
   function body() {
     const [width, height] = size();
-    return { width, height, points: Object.fromEntries([...state.placed].map(([n, [u, v]]) => [n, [u, v]])) };
+    return { width, height, points: Object.fromEntries(state.placed) };
   }
 
-  solveButton.addEventListener("click", async () => {
+  async function solve() {
     if (!state.camera) return;
-    solveButton.disabled = true;
-    say("solving…");
+    panel.buttons.solve.disabled = true;
+    panel.say("solving…");
     const sent = body();
-    const answer = await call("POST", `/api/calibration/${encodeURIComponent(state.camera)}/solve`, sent);
-    if (answer.ok) {
-      state.solved = answer.body;
-      say(`solved from ${Object.keys(sent.points).length} points`);
-    } else {
-      state.solved = null;
-      say(`cannot solve: ${answer.detail}`, "error");
-    }
-    showResult();
-    renderList();
-    redraw();
-  });
+    const answer = await call("POST", `${cameraPath()}/solve`, sent);
+    state.solved = answer.ok ? answer.body : null;
+    if (answer.ok) panel.say(`solved from ${Object.keys(sent.points).length} points`);
+    else panel.say(`cannot solve: ${answer.detail}`, "error");
+    refresh();
+  }
 
-  saveButton.addEventListener("click", async () => {
+  async function save() {
     if (!state.camera || !state.solved) return;
-    saveButton.disabled = true;
-    const answer = await call("POST", `/api/calibration/${encodeURIComponent(state.camera)}`, body());
+    panel.buttons.save.disabled = true;
+    const answer = await call("POST", cameraPath(), body());
     if (answer.ok) {
       state.solved = answer.body;
-      say(`saved as revision ${answer.body.revision}`, "ok");
+      panel.say(`saved as revision ${answer.body.revision}`, "ok");
     } else {
-      say(`not saved: ${answer.detail}`, "error");
+      panel.say(`not saved: ${answer.detail}`, "error");
     }
-    showResult();
-    renderList();
-  });
+    refresh();
+  }
 
-  clearButton.addEventListener("click", () => {
-    state.placed.clear();
-    select(state.names[0] ?? null);
-    changed();
-    say("");
-  });
-  closeButton.addEventListener("click", () => close());
+  /** The stored calibration's points and lines, rescaled onto the frame on screen. */
+  function load(stored) {
+    const here = size();
+    state.placed = rescaled(stored.points, [stored.width, stored.height], here);
+    const sx = here[0] / stored.width;
+    const sy = here[1] / stored.height;
+    state.solved = { ...stored,
+      lines: stored.lines.map((l) => l.map(([u, v]) => [(u + 0.5) * sx - 0.5, (v + 0.5) * sy - 0.5])) };
+    state.selected = nextUnplaced(state.selected);
+  }
 
   async function open(camera) {
     if (!camera) return;
-    state.camera = camera;
-    state.open = true;
-    document.documentElement.style.setProperty("--calib-top", `${$("bar")?.offsetHeight ?? 0}px`);
+    Object.assign(state, { camera, open: true, placed: new Map(), solved: null });
+    document.documentElement.style.setProperty("--calib-top", `${document.getElementById("bar")?.offsetHeight ?? 0}px`);
     document.body.classList.add("calibrating");
-    panel.hidden = false;
+    panel.root.hidden = false;
     overlay.hidden = false;
-    title.textContent = `Calibrate ${camera}`;
-    state.placed.clear();
-    state.solved = null;
-    showResult();
-    say("loading…");
+    panel.title = `Calibrate ${camera}`;
+    panel.result(null);
+    panel.say("loading…");
     if (!state.names.length) {
       const known = await call("GET", "/api/calibration/points");
       if (!known.ok) {
-        say(`calibration unavailable: ${known.detail}`, "error");
+        panel.say(`calibration unavailable: ${known.detail}`, "error");
         return;
       }
       state.world = new Map(Object.entries(known.body.points));
       state.names = [...state.world.keys()];
-      buildList();
+      panel.list(state.names, state.world);
     }
     state.selected = state.names[0] ?? null;
     for (let waited = 0; !page.view.frame && waited < FRAME_WAIT_MS && state.open; waited += 200) {
-      say("waiting for video…");
+      panel.say("waiting for video…");
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    const stored = await call("GET", `/api/calibration/${encodeURIComponent(camera)}`);
+    const stored = await call("GET", cameraPath());
     if (stored.ok && page.view.frame) {
-      const s = stored.body;
-      const here = size();
-      state.placed = rescaled(s.points, [s.width, s.height], here);
-      const sx = here[0] / s.width;
-      const sy = here[1] / s.height;
-      state.solved = { ...s, lines: s.lines.map((l) => l.map(([u, v]) => [(u + 0.5) * sx - 0.5, (v + 0.5) * sy - 0.5])) };
-      state.selected = nextUnplaced(state.selected);
-      say(`stored calibration, revision ${s.revision}${s.source ? ` (${s.source})` : ""}`);
+      load(stored.body);
+      panel.say(`stored calibration, revision ${stored.body.revision}`
+        + `${stored.body.source ? ` (${stored.body.source})` : ""}`);
     } else if (stored.status === 404 || stored.ok) {
-      say(page.view.frame ? "no stored calibration: click the court's points" : "waiting for video");
+      panel.say(page.view.frame ? "no stored calibration: click the court's points" : "waiting for video");
     } else {
-      say(`stored calibration unavailable: ${stored.detail}`, "error");
+      panel.say(`stored calibration unavailable: ${stored.detail}`, "error");
     }
-    showResult();
-    renderList();
-    redraw();
+    refresh();
   }
 
   function close() {
     state.open = false;
     state.dragging = null;
     document.body.classList.remove("calibrating");
-    panel.hidden = true;
+    panel.root.hidden = true;
     overlay.hidden = true;
     page.view.schedule();
   }
@@ -351,7 +280,7 @@ function attach() {
   }
   const calibration = createCalibration(/** @type {any} */ (page));
   page.calibration = calibration;
-  const button = /** @type {HTMLButtonElement | null} */ ($("calibrate"));
+  const button = /** @type {HTMLButtonElement | null} */ (document.getElementById("calibrate"));
   button?.addEventListener("click", () => {
     if (calibration.isOpen) calibration.close();
     else calibration.open(/** @type {string} */ (page.camera));
