@@ -14,8 +14,8 @@ What each service needs (from the code that publishes and subscribes):
   ``annotations.<camera>.<model>`` and its heartbeat.
 - fanout reads annotations, analytics, frames on demand and every heartbeat; it asks ingest to
   flush a recording, acknowledges ``CLIPS`` messages and deletes archived segment objects.
-- analytics reads annotations and the calibration key-value bucket, publishes
-  ``analytics.<camera>`` and its heartbeat.
+- analytics reads annotations, the calibration key-value bucket and now and then one frame of a
+  calibrated camera (the drift check, analytics/drift.py), publishes ``analytics.<camera>`` and its heartbeat.
 
 Each service may use only the JetStream API of the streams it works with (:func:`jetstream_api`,
 the one place that maps a use to ``$JS.API`` subjects): ingest creates ``CLIPS`` and the segment
@@ -113,7 +113,7 @@ PERMISSIONS: Mapping[str, Permissions] = {
     SERVICE_ANALYTICS: Permissions(
         publish=(f"{ANALYTICS_PREFIX}.*", f"{STATUS_PREFIX}.{SERVICE_ANALYTICS}.*", f"$KV.{CALIBRATION_BUCKET}.>",
                  *jetstream_api(_KV_CALIBRATION, create=True, consume=True, get=True)),
-        subscribe=(f"{ANNOTATIONS_PREFIX}.*.*", _INBOX)),
+        subscribe=(f"{ANNOTATIONS_PREFIX}.*.*", f"{FRAMES_PREFIX}.*", _INBOX)),
 }
 
 

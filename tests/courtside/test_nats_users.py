@@ -120,6 +120,35 @@ async def test_a_consumer_may_not_publish_frames_nor_ingest_annotations(
         await ingest.nc.close()
 
 
+async def test_analytics_reads_a_frame_for_its_drift_check_but_may_not_publish_one(
+        secured: tuple[EmbeddedNats, dict[str, str]], fanout_sees: list[str]) -> None:
+    urls = secured[1]
+    analytics = await Watched().connect(urls["analytics"])
+    ingest = await Watched().connect(urls["ingest"])
+    got: list[bytes] = []
+
+    async def on_frame(msg: Msg) -> None:
+        got.append(msg.data)
+
+    try:
+        await analytics.nc.subscribe("frames.court-1", cb=on_frame)
+        await analytics.nc.flush()
+        await analytics.nc.publish("frames.court-1", b"forged frame")
+        await ingest.nc.publish("frames.court-1", b"a real frame")
+        for client in (analytics, ingest):
+            await client.nc.flush()
+        async with asyncio.timeout(5):
+            while not (got and fanout_sees and analytics.errors):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # a forged frame, were it let through, would arrive by now
+        assert got == [b"a real frame"] and fanout_sees == ["frames.court-1"]
+        assert all("subscription" not in e.lower() for e in analytics.errors), analytics.errors
+        assert any('permissions violation for publish to "frames.court-1"' in e.lower() for e in analytics.errors)
+    finally:
+        await analytics.nc.close()
+        await ingest.nc.close()
+
+
 async def test_fanout_asks_ingest_to_flush_a_recording_and_ingest_may_answer(
         secured: tuple[EmbeddedNats, dict[str, str]]) -> None:
     urls = secured[1]
