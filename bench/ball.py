@@ -9,7 +9,9 @@ consumer does for a 512-px model), the small model (shipped weights) and the ful
 model (its architecture, untrained: speed only), natively (PyTorch) and with ONNX
 Runtime, as a direct loop (like for like: the same JPEG bytes decoded at the consumer's scale, then
 ``runner.infer``, per frame) and as a consumer
-behind a real nats-server (one frame in flight).
+behind a real nats-server: fed by a camera faster than the model (``--offer`` times the direct
+loop's rate; the consumer serves the newest frame whenever it is free, as live), and, reported
+beside it, with one frame in flight (a full round trip per frame).
 
 Last two lines: ``RESULT ball_f1=<ours> anchor=<OpenCV candidates> ratio=<quotient>`` and
 ``RESULT ball_fps=<small, ONNX Runtime, consumer> anchor=<its direct loop> ratio=<quotient>``.
@@ -51,7 +53,14 @@ def direct_fps(runner: Runner, jpegs: list[bytes], cameras: list[str], min_long_
     return len(jpegs) / (time.perf_counter() - start)
 
 
-async def consumer_fps(url: str, config: ModelConfig, runner: Runner, jpegs: list[bytes], warmup: int = 5) -> float:
+async def consumer_fps(url: str, config: ModelConfig, runner: Runner, jpegs: list[bytes], offered_fps: float | None,
+                       warmup: int = 5) -> float:
+    """Annotations per second for one camera behind a real nats-server.
+
+    ``offered_fps`` set: a camera faster than the model publishes at that pace and the consumer
+    serves the newest frame whenever it is free (the live case; frames it cannot take are
+    dropped, as newest-frame-wins must). ``None``: one frame in flight, the next sent when the
+    last annotation arrives (a round trip per frame: NATS, JSON and the model in series)."""
     nc = await nats.connect(url)
     consumer = InferenceConsumer(config, runner, nc, cameras=["court-1"], instance="bench")
     stop = asyncio.Event()
@@ -75,13 +84,24 @@ async def consumer_fps(url: str, config: ModelConfig, runner: Runner, jpegs: lis
             started = time.perf_counter()
         if received == total:
             done.set()
-        elif sent < total:
+        elif offered_fps is None:
             await send()
 
+    async def camera() -> None:
+        period, due = 1.0 / offered_fps, time.perf_counter()  # type: ignore[operator]
+        while not done.is_set():
+            await send()
+            due += period
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+
     await nc.subscribe(annotations_filter(model=config.name), cb=on_annotation)
-    await send()
+    pacer = asyncio.create_task(camera()) if offered_fps else None
+    if pacer is None:
+        await send()
     await asyncio.wait_for(done.wait(), 600)
     elapsed = time.perf_counter() - started
+    if pacer is not None:
+        await pacer
     stop.set()
     await task
     await nc.close()
@@ -96,6 +116,8 @@ async def main() -> None:
     parser.add_argument("--eval-frames", type=int, default=150, help="frames per held-out clip")
     parser.add_argument("--eval-clips", type=int, default=len(HELD_OUT_SEEDS))
     parser.add_argument("--skip-full", action="store_true", help="only the small model's speed")
+    parser.add_argument("--offer", type=float, default=1.5,
+                        help="the camera publishes at this multiple of the direct loop's fps (faster than the model)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -116,25 +138,31 @@ async def main() -> None:
     images = [decode_frame(j, 512).image for j in jpegs]
     variants = [("small", SHIPPED)] + ([] if args.skip_full else [("full", "arch:full")])
     speeds: dict[tuple[str, str], tuple[float, float]] = {}
+    serial_speeds: dict[tuple[str, str], float] = {}
     with EmbeddedNats() as server:
         for size, weights in variants:
             for runtime in ("torch", "onnx"):
                 config = base.model_copy(update={"weights": weights, "options": {"runtime": runtime}})
                 runner = call_in_fresh_thread("load", create_runner, config)
-                direct, consumer = [], []
-                for run in range(args.runs):
+                direct, consumer, serial = [], [], []
+                for run in range(args.runs):  # alternating: direct, live consumer, serial consumer
                     runner.reset("court-1")
                     direct.append(call_in_fresh_thread("direct", direct_fps, runner, jpegs, ["court-1"],
                                                       runner.input_size))
                     runner.reset("court-1")
-                    consumer.append(await consumer_fps(server.url, config, runner, jpegs))
-                    print(f"{size} {runtime} run {run + 1}: consumer {consumer[-1]:.2f} fps, direct {direct[-1]:.2f} "
-                          f"fps", flush=True)
+                    consumer.append(await consumer_fps(server.url, config, runner, jpegs, args.offer * direct[-1]))
+                    runner.reset("court-1")
+                    serial.append(await consumer_fps(server.url, config, runner, jpegs, None))
+                    print(f"{size} {runtime} run {run + 1}: consumer {consumer[-1]:.2f} fps (camera at "
+                          f"{args.offer * direct[-1]:.1f} fps), serial {serial[-1]:.2f} fps, direct {direct[-1]:.2f} fps",
+                          flush=True)
                 speeds[(size, runtime)] = (median(consumer), median(direct))
+                serial_speeds[(size, runtime)] = median(serial)
                 runner.close()
     for (size, runtime), (consumer_fps_, direct_fps_) in speeds.items():
         print(f"{size:5s} {runtime:5s} consumer {consumer_fps_:7.2f} fps  direct {direct_fps_:7.2f} fps  "
-              f"ratio {consumer_fps_ / direct_fps_:.3f}")
+              f"ratio {consumer_fps_ / direct_fps_:.3f}  (serial, one frame in flight: "
+              f"{serial_speeds[(size, runtime)]:.2f} fps, ratio {serial_speeds[(size, runtime)] / direct_fps_:.3f})")
     print(f"threads {args.threads}, one camera, 1280x720 JPEGs decoded at {images[0].shape[1]}x{images[0].shape[0]}")
     print(result_line("ball_f1", ours.f1, anchor.f1, ours.f1 / anchor.f1 if anchor.f1 else float("inf")))
     small_consumer, small_direct = speeds[("small", "onnx")]
