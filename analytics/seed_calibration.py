@@ -1,6 +1,6 @@
 """Calibrations stored at start for cameras whose geometry is known without measuring (``analytics.seed_calibrations``).
 
-The demo court (``demo://padel``) is rendered from :func:`ingest.demo_scene.demo_camera`, so its
+The demo court (``demo://padel``) is rendered from :func:`courtside.sim.demo_view.demo_camera`, so its
 calibration is known exactly: the court points that camera sees, at their projections
 (:func:`demo_scene_record`), solved like clicked points. The record says so in its ``source``
 (:data:`DEMO_SCENE_SOURCE`): it was not measured, and a real camera never gets it (the
@@ -20,7 +20,7 @@ from courtside_contracts.analytics_calibration import CalibrationRecord
 
 from analytics.calibrate_auto import record_of
 from analytics.calibration_store import CalibrationStore
-from ingest.demo_scene import demo_camera
+from courtside.sim.demo_view import demo_camera
 
 log = logging.getLogger(__name__)
 

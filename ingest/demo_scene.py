@@ -4,7 +4,8 @@ Pure drawing on top of :mod:`courtside.sim` (physics, players, rendering) and
 :mod:`courtside.court` (the court and the camera); nothing here does I/O or
 encoding (that is :mod:`ingest.demo_clip`). The rally is simulator seed
 :data:`DEMO_SEED` (never used to train or evaluate the shipped ball model) on a
-blue court, seen from 6 m behind and 7 m above the near back wall.
+blue court, seen from 6 m behind and 7 m above the near back wall (:mod:`courtside.sim.demo_view`,
+shared with analytics, which seeds the demo court's calibration from it).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from courtside.court.camera import Camera, broadcast_camera
 from courtside.sim.clip import SimFrame, Simulation
+from courtside.sim.demo_view import HEIGHT, WIDTH, demo_camera
 from courtside.sim.render import Visibility
 from courtside.sim.style import Style
 
@@ -21,15 +22,8 @@ __all__ = ["BALL", "COURT_BLUE", "DEMO_SEED", "HEIGHT", "WIDTH", "SimFrame", "Vi
            "render", "simulation"]
 
 DEMO_SEED = 424_242
-#: The size of the demo clip (pixels): ``demo_camera(WIDTH, HEIGHT)`` is the camera of its every frame.
-WIDTH, HEIGHT = 1280, 720
 COURT_BLUE = (150, 85, 25)
 BALL = (40, 235, 230)
-
-
-def demo_camera(width: int = WIDTH, height: int = HEIGHT) -> Camera:
-    """The camera the demo is rendered from, exactly (so its calibration is known, not measured)."""
-    return broadcast_camera(width, height)
 
 
 def _demo_style(style: Style) -> Style:

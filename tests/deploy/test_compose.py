@@ -124,12 +124,10 @@ def test_the_configuration_is_the_embedded_default_of_courtside_up() -> None:
         # Recording and the archive as `courtside up`: a local archive, in the fanout's volume here.
         where = {"path", "spool_dir"}
         assert config.archive.model_dump(exclude=where) == embedded.archive.model_dump(exclude=where)
-        # Analytics: the embedded default has no analytics section (courtside up runs it only when
-        # configured); compose runs it on the court's models. Once the embedded default has it, both must agree.
-        assert config.analytics is not None
-        if embedded.analytics is not None:
-            listen = {"host", "port"}
-            assert config.analytics.model_dump(exclude=listen) == embedded.analytics.model_dump(exclude=listen)
+        # Analytics: the same section (players, ball, cameras, the demo court's seeded calibration).
+        assert config.analytics is not None and embedded.analytics is not None
+        listen = {"host", "port"}
+        assert config.analytics.model_dump(exclude=listen) == embedded.analytics.model_dump(exclude=listen)
         assert config.auth.enabled
 
 
