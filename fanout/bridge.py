@@ -18,7 +18,6 @@ from courtside_contracts.analytics import AnalyticsMessage
 from courtside_contracts.annotations import Annotation
 from courtside_contracts.errors import ContractError
 from courtside_contracts.headers import FrameMeta
-from courtside_contracts.names import InvalidName
 from courtside_contracts.status import Heartbeat
 from courtside_contracts.subjects import ANALYTICS_ALL, ANNOTATIONS_ALL, STATUS_ALL, parse_subject
 from courtside_contracts.ws import ANALYTICS_MODEL, VideoHeader, pack_video, server_message
@@ -106,7 +105,7 @@ class NatsBridge:
             ann = Annotation.from_json(msg.data)
             if ann.camera != parts.camera or ann.model != parts.model:
                 raise ContractError(f"payload says {ann.camera}/{ann.model}, subject disagrees")
-        except (ContractError, InvalidName) as exc:
+        except ContractError as exc:  # parse_subject's InvalidName is one
             self.stats.annotations_malformed += 1
             self._malformed(msg.subject, "annotation", exc)
             return
@@ -123,7 +122,7 @@ class NatsBridge:
             message = AnalyticsMessage.from_json(msg.data)
             if message.camera != parts.camera:
                 raise ContractError(f"payload says {message.camera}, subject disagrees")
-        except (ContractError, InvalidName) as exc:
+        except ContractError as exc:
             self.stats.analytics_malformed += 1
             self._malformed(msg.subject, "analytics message", exc)
             return
@@ -137,7 +136,7 @@ class NatsBridge:
             meta = FrameMeta.from_headers(msg.headers)
             if meta.camera != parts.camera:
                 raise ContractError(f"header camera {meta.camera} disagrees with the subject")
-        except (ContractError, InvalidName) as exc:
+        except ContractError as exc:
             self.stats.frames_malformed += 1
             self._malformed(msg.subject, "frame", exc)
             return
