@@ -17,7 +17,8 @@ import shutil
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import nats
@@ -139,21 +140,17 @@ def test_lean_image_is_non_root_healthchecked_without_compilers_or_torch(contain
     _record("size_mb", {target: {line.split()[1]: int(line.split()[0]) for line in sizes if line.strip()}})
 
 
-@pytest.mark.parametrize("container", ["ingest"], indirect=True)
-async def test_ingest_runs_in_its_image_against_a_real_nats_server(container: str, tmp_path: Path,
-                                                                    nats_server: EmbeddedNats) -> None:
-    port = free_port()
-    config = tmp_path / "courtside.yaml"
-    config.write_text(f"nats: {{url: '{nats_server.url}'}}\n"
-                      "cameras: [{id: court-1, url: 'demo://padel', fps: 5}]\n"
-                      f"ingest: {{host: 127.0.0.1, port: {port}}}\n")
-    nc = await nats.connect(nats_server.url)
-    frames = await nc.subscribe(frames_subject("court-1"))
-    # the image's own entrypoint, config mounted read-only where compose and Kubernetes put it
+@asynccontextmanager
+async def _serving(container: str, config: Path, service: str, port: int) -> AsyncIterator[None]:
+    """Run ``service`` with the image's own entrypoint, ``config`` mounted read-only where compose and
+    Kubernetes put it; enters once its /healthz on ``port`` says ok, terminates it on exit.
+
+    The body runs inside the same 120 s budget as the wait for health.
+    """
     proc = await asyncio.create_subprocess_exec(
         "buildah", *_storage(), "run", "--isolation", "chroot",
         "--volume", f"{config}:/etc/courtside/courtside.yaml:ro", container, "--",
-        "python", "-m", "courtside", "--config", "/etc/courtside/courtside.yaml", "ingest",
+        "python", "-m", "courtside", "--config", "/etc/courtside/courtside.yaml", service,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:
         async with asyncio.timeout(120):
@@ -165,11 +162,27 @@ async def test_ingest_runs_in_its_image_against_a_real_nats_server(container: st
                 except OSError:
                     await asyncio.sleep(0.5)
             assert json.loads(body)["status"] == "ok"
-            frame = await frames.next_msg(timeout=60)  # a JPEG published from inside the image
-            assert frame.data[:2] == b"\xff\xd8" and len(frame.data) > 1000
+            yield
     finally:
         proc.terminate()
         await proc.wait()
+
+
+@pytest.mark.parametrize("container", ["ingest"], indirect=True)
+async def test_ingest_runs_in_its_image_against_a_real_nats_server(container: str, tmp_path: Path,
+                                                                    nats_server: EmbeddedNats) -> None:
+    port = free_port()
+    config = tmp_path / "courtside.yaml"
+    config.write_text(f"nats: {{url: '{nats_server.url}'}}\n"
+                      "cameras: [{id: court-1, url: 'demo://padel', fps: 5}]\n"
+                      f"ingest: {{host: 127.0.0.1, port: {port}}}\n")
+    nc = await nats.connect(nats_server.url)
+    frames = await nc.subscribe(frames_subject("court-1"))
+    try:
+        async with _serving(container, config, "ingest", port):
+            frame = await frames.next_msg(timeout=60)  # a JPEG published from inside the image
+            assert frame.data[:2] == b"\xff\xd8" and len(frame.data) > 1000
+    finally:
         await nc.close()
 
 
@@ -184,26 +197,11 @@ async def test_analytics_runs_in_its_image_against_a_real_nats_server(container:
                       f"analytics: {{player_model: yolo, ball_model: ball, host: 127.0.0.1, port: {port}}}\n")
     nc = await nats.connect(nats_server.url)
     heartbeats = await nc.subscribe(f"{STATUS_PREFIX}.analytics.*")
-    proc = await asyncio.create_subprocess_exec(
-        "buildah", *_storage(), "run", "--isolation", "chroot",
-        "--volume", f"{config}:/etc/courtside/courtside.yaml:ro", container, "--",
-        "python", "-m", "courtside", "--config", "/etc/courtside/courtside.yaml", "analytics",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:
-        async with asyncio.timeout(120):
-            while True:
-                assert proc.returncode is None, (await proc.stdout.read()).decode() if proc.stdout else ""
-                try:
-                    body = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/healthz")
-                    break
-                except OSError:
-                    await asyncio.sleep(0.5)
-            assert json.loads(body)["status"] == "ok"
+        async with _serving(container, config, "analytics", port):
             beat = await heartbeats.next_msg(timeout=60)  # published from inside the image
             assert json.loads(beat.data)["service"] == "analytics"
     finally:
-        proc.terminate()
-        await proc.wait()
         await nc.close()
 
 
