@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from inference.backends.ball.model import BallNetConfig
+
+log = logging.getLogger(__name__)
 
 METADATA_KEY = "courtside_ball"
 
@@ -40,7 +45,7 @@ def export_onnx(weights_path: Path, out: Path) -> Path:
     cfg = net.config
     dummy = torch.zeros(1, cfg.in_channels, cfg.height, cfg.width)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp.onnx")
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.{threading.get_ident()}.partial.onnx")  # one per writer
     torch.onnx.export(net, (dummy,), str(tmp), dynamo=False, opset_version=17, input_names=["frames"],
                       output_names=["heat"], dynamic_axes={"frames": {0: "batch"}, "heat": {0: "batch"}})
     model = onnx.load(str(tmp))
@@ -54,9 +59,20 @@ def export_onnx(weights_path: Path, out: Path) -> Path:
 
 
 def cached_onnx(weights_path: Path) -> Path:
-    """The ONNX export of ``weights_path``, made once per file content under :func:`cache_dir`."""
+    """The ONNX export of ``weights_path``, made once per file content under :func:`cache_dir`.
+
+    Writers never share a partial file (concurrent starts each export, the last rename wins with
+    a whole file), and a cached file that ONNX Runtime cannot open (left by a crash, a full disk)
+    is exported anew instead of failing every start after it."""
     out = cache_dir() / f"{weights_path.stem}-{file_digest(weights_path)}.onnx"
-    return out if out.is_file() else export_onnx(weights_path, out)
+    if out.is_file():
+        try:
+            onnx_metadata(out)
+            return out
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            log.warning("cached ball ONNX %s does not load (%s); exporting it again", out, exc)
+            out.unlink(missing_ok=True)
+    return export_onnx(weights_path, out)
 
 
 def onnx_metadata(path: Path) -> dict[str, Any]:
