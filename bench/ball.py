@@ -9,9 +9,10 @@ consumer does for a 512-px model), the small model (shipped weights) and the ful
 model (its architecture, untrained: speed only), natively (PyTorch) and with ONNX
 Runtime, as a direct loop (like for like: the same JPEG bytes decoded at the consumer's scale, then
 ``runner.infer``, per frame) and as a consumer
-behind a real nats-server: fed by a camera faster than the model (``--offer`` times the direct
-loop's rate; the consumer serves the newest frame whenever it is free, as live), and, reported
-beside it, with one frame in flight (a full round trip per frame).
+behind a real nats-server (:mod:`bench.paced_camera`, the camera ``bench/backends`` uses too):
+fed by a camera faster than the model (``--offer`` times the direct loop's rate; the consumer
+serves the newest frame whenever it is free, as live), and, reported beside it, with one frame
+in flight (a full round trip per frame).
 
 Last two lines: ``RESULT ball_f1=<ours> anchor=<OpenCV candidates> ratio=<quotient>`` and
 ``RESULT ball_fps=<small, ONNX Runtime, consumer> anchor=<its direct loop> ratio=<quotient>``.
@@ -25,15 +26,12 @@ import logging
 import time
 
 import nats
-import nats.aio.msg
 import simplejpeg
-from courtside_contracts.headers import FrameMeta
-from courtside_contracts.subjects import annotations_filter, frames_subject
 
 from bench.common import median, result_line
+from bench.paced_camera import feed
 from courtside.config import ModelConfig
 from courtside.nats_server import EmbeddedNats
-from courtside.natsio import now_ns
 from inference.backends import create_runner
 from inference.backends.ball.evaluate import HELD_OUT_SEEDS, evaluate, evaluate_opencv, held_out_clips
 from inference.backends.base import Runner
@@ -55,57 +53,23 @@ def direct_fps(runner: Runner, jpegs: list[bytes], cameras: list[str], min_long_
 
 async def consumer_fps(url: str, config: ModelConfig, runner: Runner, jpegs: list[bytes], offered_fps: float | None,
                        warmup: int = 5) -> float:
-    """Annotations per second for one camera behind a real nats-server.
-
-    ``offered_fps`` set: a camera faster than the model publishes at that pace and the consumer
-    serves the newest frame whenever it is free (the live case; frames it cannot take are
-    dropped, as newest-frame-wins must). ``None``: one frame in flight, the next sent when the
-    last annotation arrives (a round trip per frame: NATS, JSON and the model in series)."""
+    """Annotations per second for one camera behind a real nats-server, fed by
+    :func:`bench.paced_camera.feed`: ``offered_fps`` set, a camera faster than the model (live,
+    newest frame whenever the consumer is free); ``None``, one frame in flight (closed loop)."""
     nc = await nats.connect(url)
     consumer = InferenceConsumer(config, runner, nc, cameras=["court-1"], instance="bench")
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     while consumer.state.value != "ready":  # noqa: ASYNC110 - polls plain state
         await asyncio.sleep(0.01)
-    total, sent, received, started = len(jpegs) + warmup, 0, 0, 0.0
-    done = asyncio.Event()
-
-    async def send() -> None:
-        nonlocal sent
-        data = jpegs[sent % len(jpegs)]
-        sent += 1
-        await nc.publish(frames_subject("court-1"), data,
-                         headers=FrameMeta("court-1", sent, now_ns(), 1280, 720).to_headers())
-
-    async def on_annotation(msg: nats.aio.msg.Msg) -> None:
-        nonlocal received, started
-        received += 1
-        if received == warmup:
-            started = time.perf_counter()
-        if received == total:
-            done.set()
-        elif offered_fps is None:
-            await send()
-
-    async def camera() -> None:
-        period, due = 1.0 / offered_fps, time.perf_counter()  # type: ignore[operator]
-        while not done.is_set():
-            await send()
-            due += period
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-
-    await nc.subscribe(annotations_filter(model=config.name), cb=on_annotation)
-    pacer = asyncio.create_task(camera()) if offered_fps else None
-    if pacer is None:
-        await send()
-    await asyncio.wait_for(done.wait(), 600)
-    elapsed = time.perf_counter() - started
-    if pacer is not None:
-        await pacer
-    stop.set()
-    await task
-    await nc.close()
-    return (total - warmup) / elapsed
+    try:
+        got = await feed(nc, "court-1", config.name, jpegs, (1280, 720), measure=len(jpegs), offered_fps=offered_fps,
+                         warmup=warmup)
+    finally:
+        stop.set()
+        await task
+        await nc.close()
+    return got.fps
 
 
 async def main() -> None:
