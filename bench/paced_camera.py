@@ -10,7 +10,7 @@ Two ways to feed a consumer (:func:`feed`):
   JSON round trip in series with the model, so a fast model never reaches its direct rate.
 
 Imports the standard library, nats-py and the contracts only: ``bench/backends`` runs it in
-every backend's own environment (``bench/common`` needs PyAV and numpy, which they lack).
+every backend's own environment (``bench/common`` needs PyAV, which they lack).
 """
 
 from __future__ import annotations

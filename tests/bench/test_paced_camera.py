@@ -102,7 +102,7 @@ async def test_refuses_a_feed_that_measures_nothing(nc: NATS) -> None:
 
 
 def test_imports_only_the_standard_library_nats_and_the_contracts() -> None:
-    """bench/backends runs it in every backend's environment, which lack PyAV, numpy and the app."""
+    """bench/backends runs it in every backend's environment, which lack PyAV (bench/common's)."""
     code = ("import sys, json; before = set(sys.modules); import bench.paced_camera; "
             "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60,
