@@ -11,15 +11,12 @@ new ones are stored after it, and every segment ingest shipped is archived: none
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import nats
 import pytest
-import websockets
 from courtside_contracts.streams import ANNOTATIONS, CLIPS
 from courtside_contracts.subjects import SEGMENTS_BUCKET
 from nats.js.api import ObjectStoreConfig, StorageType
@@ -29,6 +26,7 @@ from courtside.natsio import ensure_stream
 from tests.app.up_harness import running_up
 from tests.reliability.nats_process import NatsCluster
 from tests.support.media import make_h264_clip
+from tests.support.ws_annotations import annotation_feed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -82,7 +80,6 @@ async def test_services_move_to_the_surviving_nodes_and_nothing_replicated_is_lo
     cluster = NatsCluster(tmp_path / "cluster")
     cluster.start()
     first, survivor = cluster.nodes[0], cluster.nodes[1]
-    received: list[tuple[float, dict[str, Any]]] = []
     try:
         await _replicated_streams(first.url)
         clip = make_h264_clip(tmp_path / "clip.mp4", frames=90)
@@ -92,18 +89,9 @@ async def test_services_move_to_the_surviving_nodes_and_nothing_replicated_is_lo
                               extra={"archive": archive}) as up:
             await up.wait_running()
             await up.annotation()
-            async with websockets.connect(up.fanout.replace("http://", "ws://") + "/ws") as ws:
-                await ws.send(json.dumps({"v": 1, "op": "subscribe"}))
-
-                async def collect() -> None:
-                    async for raw in ws:
-                        data = json.loads(raw)
-                        if data.get("type") == "annotation":
-                            received.append((time.monotonic(), data["annotation"]))
-
-                collector = asyncio.create_task(collect())
+            async with annotation_feed(up.fanout) as feed:
                 deadline = time.monotonic() + 60
-                while _archived(tmp_path) < 2 or {a["camera"] for _, a in received} != {"cam-1", "cam-2"}:
+                while _archived(tmp_path) < 2 or feed.cameras() != {"cam-1", "cam-2"}:
                     assert time.monotonic() < deadline, "annotations or archived segments never came"
                     await asyncio.sleep(0.2)
                 ann_first, ann_last, replicas = await _stream_state(first.url, ANNOTATIONS.name)
@@ -113,13 +101,7 @@ async def test_services_move_to_the_surviving_nodes_and_nothing_replicated_is_lo
                 first.kill()
                 killed = time.monotonic()
                 killed_wall_ns = time.time_ns()
-                back: dict[str, float] = {}
-                while len(back) < 2 and time.monotonic() < killed + 30:
-                    for at, ann in received:
-                        if ann["ts"] >= killed_wall_ns and ann["camera"] not in back:
-                            back[ann["camera"]] = at - killed
-                    await asyncio.sleep(0.02)
-                collector.cancel()
+                back = await feed.first_since(killed, killed_wall_ns, cameras=2, within_s=30)
             print(f"fresh annotations after node 1 died: {back} (s after the kill)")
             assert set(back) == {"cam-1", "cam-2"}, f"annotations stopped after node 1 died: {back}"
             assert max(back.values()) < 2.0, back

@@ -12,7 +12,6 @@ durable consumers are the same ones, still taking messages and archiving segment
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,12 @@ from typing import Any
 import httpx
 import nats
 import pytest
-import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.app.up_harness import Up, running_up
 from tests.reliability.nats_process import NatsProcess
 from tests.support.media import make_h264_clip
+from tests.support.ws_annotations import annotation_feed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -87,25 +86,15 @@ async def test_every_service_reconnects_after_a_nats_restart(tmp_path: Path) -> 
     clip = make_h264_clip(tmp_path / "clip.mp4", frames=90)
     archive = {"kind": "local", "path": str(tmp_path / "archive"), "segment_s": 2.0, "fragment_s": 0.5,
                "spool_dir": str(tmp_path / "spool"), "annotation_grace_s": 0.2}
-    received: list[tuple[float, dict[str, Any]]] = []  # (monotonic receipt, annotation)
     try:
         async with running_up(tmp_path, nats_url=server.url, cameras=2, clip=clip,
                               extra={"archive": archive}) as up:
             await up.wait_running()
             await up.annotation()  # fanout is up and annotations flow
             consumer = await _consumer_url(up)
-            async with websockets.connect(up.fanout.replace("http://", "ws://") + "/ws") as ws:
-                await ws.send(json.dumps({"v": 1, "op": "subscribe"}))
-
-                async def collect() -> None:
-                    async for raw in ws:
-                        data = json.loads(raw)
-                        if data.get("type") == "annotation":
-                            received.append((time.monotonic(), data["annotation"]))
-
-                collector = asyncio.create_task(collect())
+            async with annotation_feed(up.fanout) as feed:
                 deadline = time.monotonic() + 60
-                while {a["camera"] for _, a in received} != {"cam-1", "cam-2"}:
+                while feed.cameras() != {"cam-1", "cam-2"}:
                     assert time.monotonic() < deadline, "annotations of both cameras never arrived"
                     await asyncio.sleep(0.1)
                 while True:  # every stream in use: the archiver's consumer, a segment shipped
@@ -126,20 +115,14 @@ async def test_every_service_reconnects_after_a_nats_restart(tmp_path: Path) -> 
                         break
                     assert time.monotonic() < outage_deadline, f"the outage does not show: {states} {metrics}"
                     await asyncio.sleep(0.1)
-                assert not collector.done(), "the WebSocket client was dropped during the outage"
+                assert feed.connected(), "the WebSocket client was dropped during the outage"
                 services = await up.services()
                 assert all(s["state"] == "running" and s["restarts"] == 0 for s in services.values()), services
                 await asyncio.sleep(1.0)
 
                 back = server.start()
                 back_wall_ns = time.time_ns()
-                first: dict[str, float] = {}
-                while len(first) < 2 and time.monotonic() < back + 20:
-                    for at, ann in received:
-                        if ann["ts"] >= back_wall_ns and ann["camera"] not in first:
-                            first[ann["camera"]] = at - back
-                    await asyncio.sleep(0.02)
-                collector.cancel()
+                first = await feed.first_since(back, back_wall_ns, cameras=2, within_s=20)
             print(f"fresh annotations after the server's return: {first} (s)")
             assert set(first) == {"cam-1", "cam-2"}, f"no fresh annotations after the return: {first}"
             assert max(first.values()) < BACK_WITHIN_S, f"annotations back only after {first} s"
