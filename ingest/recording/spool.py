@@ -31,7 +31,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class SpooledSegment:
     """A closed segment waiting to be shipped. Wall times in Unix ns, pts in source seconds.
-    ``salvaged``: recovered after a crash (its seq index died with the process)."""
+    ``salvaged``: recovered after a crash (its seq index died with the process).
+
+    Not a :class:`~courtside_contracts.clips.SegmentMessage`, though it shares most fields: the
+    message's ``index`` is only known at ship time (``shipper.build_message`` joins the seq index),
+    and this record's JSON is the on-disk spool format, which must not change with the wire contract.
+    """
 
     segment_id: str
     camera: str
