@@ -26,7 +26,6 @@ docs/deploy.md)::
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import pickle
@@ -39,6 +38,7 @@ from courtside_contracts.annotations import DetectedObject
 
 from courtside.config import ModelConfig
 from inference.backends.base import FrameRef, Runner, Weights
+from inference.backends.checkpoints import file_digest
 from inference.backends.mmpose.box_join import Box, Joined
 from inference.backends.mmpose.detector_boxes import DetectorBoxes
 from inference.backends.mmpose.mm_env import import_mmpose, quiet
@@ -71,14 +71,6 @@ LOAD_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, Attribute
 def cpu_threads(requested: int | None) -> int:
     """Threads for torch: the configured number, else the CPUs this process may use."""
     return requested or len(os.sched_getaffinity(0))
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:10]
 
 
 def build_config(name: str, conf: float, iou: float, max_candidates: int | None) -> Any:
@@ -122,7 +114,7 @@ def load_model(config: ModelConfig, opts: MMPoseOptions) -> tuple[Any, Weights, 
     if state == "untrained":
         log.warning("checkpoint %s records no training run: annotations are marked untrained "
                     "(set options.weights_state if this is wrong)", file)
-    return model, state, f"{name}-{_digest(file)}@mmpose-{MMPOSE_VERSION}"
+    return model, state, f"{name}-{file_digest(file)}@mmpose-{MMPOSE_VERSION}"
 
 
 class MMPoseRunner(Runner):

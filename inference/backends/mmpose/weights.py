@@ -5,7 +5,7 @@ Policy (the fallback is always "untrained", whatever the options say):
 1. ``options.checkpoint_path``: must exist (else a :class:`ModelLoadError` naming the
    backend and the file); its ``state_dict`` is loaded strictly into the architecture
    ``models[].weights`` names. Its state: the ``courtside_weights`` key when present
-   (:data:`MARKER`), else "trained" when its ``meta`` records a training run
+   (:data:`inference.backends.checkpoints.MARKER`), else "trained" when its ``meta`` records a training run
    (mmengine's Runner saves ``epoch`` and ``iter``; OpenMMLab's published checkpoints
    keep that ``meta``), else "untrained" (a bare ``{"state_dict": ...}`` saved from a
    freshly built model holds random weights); ``options.weights_state`` overrides it.
@@ -18,21 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-Weights = Literal["trained", "untrained"]
-MARKER = "courtside_weights"
+from inference.backends import checkpoints
+from inference.backends.base import Weights
+from inference.backends.checkpoints import MARKER as MARKER
 
 
 def checkpoint_state(ckpt: Mapping[str, Any]) -> Weights:
     """Trained/untrained from a loaded mmengine checkpoint dict (see the module doc)."""
-    marker = ckpt.get(MARKER)
-    if marker in ("trained", "untrained"):
-        return marker  # type: ignore[no-any-return]
     meta = ckpt.get("meta")
-    if isinstance(meta, Mapping) and (meta.get("epoch") or meta.get("iter")):
-        return "trained"
-    return "untrained"
+    trained = isinstance(meta, Mapping) and bool(meta.get("epoch") or meta.get("iter"))
+    return checkpoints.marked_state(ckpt) or ("trained" if trained else "untrained")
 
 
 def state_dict_of(ckpt: Any, file: Path, model: str) -> dict[str, Any]:
@@ -48,10 +45,5 @@ def state_dict_of(ckpt: Any, file: Path, model: str) -> dict[str, Any]:
 
 def checkpoint_file(path: str, model: str) -> Path:
     """The checkpoint's path, or a ModelLoadError naming the backend, model and file."""
-    from inference.errors import ModelLoadError
-
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise ModelLoadError(f"model {model}: mmpose checkpoint_path {file} does not exist "
-                             "(an mmpose .pth; omit checkpoint_path to run the untrained architecture)")
-    return file
+    return checkpoints.checkpoint_file(path, model, "mmpose",
+                                       "an mmpose .pth; omit checkpoint_path to run the untrained architecture")

@@ -35,8 +35,8 @@ from courtside.sim.detection import (
     training_seeds,
     validation_seeds,
 )
+from inference.backends.checkpoints import MARKER
 from inference.backends.yolo.players_eval import evaluate, ultralytics_cpu
-from inference.backends.yolo.weights import MARKER
 
 WEIGHTS_NAME = "players.pt"
 #: What the weights' checkpoint names as its data (``train_args.data``, which the runner reports as trained_on).

@@ -18,7 +18,6 @@ square, a same-shape batch only to the stride).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 
 from courtside.config import ModelConfig
 from inference.backends.base import Runner, Weights
+from inference.backends.checkpoints import file_digest
 from inference.backends.options import parse_options
 from inference.backends.yolo.env import configure_offline
 from inference.backends.yolo.onnx_cache import DEFAULT_CACHE_DIR, discard, onnx_file
@@ -64,14 +64,6 @@ def cpu_threads(requested: int | None) -> int:
         return os.cpu_count() or 1
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:10]
-
-
 def load_yolo(weights: str, override: Weights | None = None) -> tuple[Any, Weights, str]:
     """Load per the policy of :mod:`inference.backends.yolo.weights`: (model, state, version).
 
@@ -93,7 +85,7 @@ def load_yolo(weights: str, override: Weights | None = None) -> tuple[Any, Weigh
         return _build_untrained(yaml_name)
     state: Weights = override or checkpoint_state(getattr(model, "ckpt", None))
     ckpt_path = getattr(model, "ckpt_path", None)
-    digest = _file_digest(Path(str(ckpt_path))) if ckpt_path else "nofile"
+    digest = file_digest(Path(str(ckpt_path))) if ckpt_path else "nofile"
     if state == "untrained":
         log.warning("checkpoint %s records no training run: annotations are marked untrained "
                     "(set options.weights_state if this is wrong)", weights)

@@ -18,10 +18,10 @@ Policy (the fallback is always "untrained", whatever the options say):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-Weights = Literal["trained", "untrained"]
-MARKER = "courtside_weights"
+from inference.backends.base import Weights
+from inference.backends.checkpoints import MARKER, marked_state
 
 
 def local_weights(weights: str) -> str:
@@ -45,10 +45,7 @@ def checkpoint_state(ckpt: dict[str, Any] | None) -> Weights:
     """Trained/untrained from a loaded Ultralytics checkpoint dict (see module doc)."""
     if not ckpt:
         return "untrained"
-    marker = ckpt.get(MARKER)
-    if marker in ("trained", "untrained"):
-        return marker  # type: ignore[no-any-return]
-    return "trained" if ckpt.get("train_args") else "untrained"
+    return marked_state(ckpt) or ("trained" if ckpt.get("train_args") else "untrained")
 
 
 def mark_checkpoint(path: Path, state: Weights) -> None:

@@ -21,11 +21,9 @@ It needs its own environment (numpy 1.23, torch 2.14.1)::
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import pickle
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +31,7 @@ from courtside_contracts.annotations import DetectedObject
 
 from courtside.config import ModelConfig
 from inference.backends.base import Runner, Weights
+from inference.backends.checkpoints import file_digest
 from inference.backends.options import parse_options
 from inference.backends.yolonas.options import DETECT_ARCHITECTURES, POSE_ARCHITECTURES, YoloNasOptions
 from inference.backends.yolonas.sg_env import import_super_gradients
@@ -66,14 +65,6 @@ def cpu_threads(requested: int | None) -> int:
     return len(os.sched_getaffinity(0))
 
 
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:10]
-
-
 def load_model(config: ModelConfig, opts: YoloNasOptions, pose: bool) -> tuple[Any, Weights, str]:
     """(model, weights state, version) per the policy of :mod:`inference.backends.yolonas.weights`."""
     arch, classes = config.weights, 17 if pose else (opts.num_classes or 80)
@@ -89,7 +80,7 @@ def load_model(config: ModelConfig, opts: YoloNasOptions, pose: bool) -> tuple[A
         if state == "untrained":
             log.warning("checkpoint %s records no training run: annotations are marked untrained "
                         "(set options.weights_state if this is wrong)", file)
-        return model, state, f"{arch}-{_digest(file)}@super-gradients-{SG_VERSION}"
+        return model, state, f"{arch}-{file_digest(file)}@super-gradients-{SG_VERSION}"
     if opts.pretrained:
         dataset = "coco_pose" if pose else "coco"
         try:

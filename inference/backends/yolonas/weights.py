@@ -4,7 +4,8 @@ Policy (the fallback is always "untrained", whatever the options say):
 
 1. ``options.checkpoint_path``: must exist (else a :class:`ModelLoadError` naming the
    backend and the file); loaded into the architecture named by ``models[].weights``.
-   Its state: the ``courtside_weights`` key when present (:data:`MARKER`), else
+   Its state: the ``courtside_weights`` key when present
+   (:data:`inference.backends.checkpoints.MARKER`), else
    "trained" when the checkpoint records a training run (super-gradients' Trainer
    stores ``epoch`` and ``acc``), else "untrained" (a bare ``{"net": state_dict}``
    saved from a freshly built model holds random weights).
@@ -19,26 +20,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-Weights = Literal["trained", "untrained"]
-MARKER = "courtside_weights"
+from inference.backends import checkpoints
+from inference.backends.base import Weights
+from inference.backends.checkpoints import MARKER as MARKER
 
 
 def checkpoint_state(ckpt: Mapping[str, Any]) -> Weights:
     """Trained/untrained from a loaded super-gradients checkpoint dict (see module doc)."""
-    marker = ckpt.get(MARKER)
-    if marker in ("trained", "untrained"):
-        return marker  # type: ignore[no-any-return]
-    return "trained" if "epoch" in ckpt and "acc" in ckpt else "untrained"
+    trained = "epoch" in ckpt and "acc" in ckpt
+    return checkpoints.marked_state(ckpt) or ("trained" if trained else "untrained")
 
 
 def checkpoint_file(path: str, model: str) -> Path:
     """The checkpoint's path, or a ModelLoadError naming the backend, model and file."""
-    from inference.errors import ModelLoadError
-
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise ModelLoadError(f"model {model}: yolonas checkpoint_path {file} does not exist "
-                             "(a super-gradients .pth; omit checkpoint_path to use the pretrained download)")
-    return file
+    return checkpoints.checkpoint_file(path, model, "yolonas", "a super-gradients .pth; omit checkpoint_path "
+                                       "to use the pretrained download")
