@@ -16,7 +16,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from courtside_contracts.annotations import Annotation
 from courtside_contracts.errors import ContractError
@@ -27,6 +28,11 @@ from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 
 from inference.backends.mmpose.box_join import Box, BoxJoin, JoinCounts, Joined, Missing, Wait
+
+if TYPE_CHECKING:  # numpy only for the types: this module imports without it
+    import numpy as np
+
+    from inference.backends.base import FrameRef
 
 log = logging.getLogger(__name__)
 #: Detector annotations buffered in the client before the callback (each is ~1-10 KB).
@@ -88,6 +94,17 @@ class DetectorBoxes:
                 if not isinstance(outcome, Wait):
                     return outcome
                 self._cond.wait(max(outcome.until_ns - now, 0) / 1e9)
+
+    def boxes_in_images(self, images: Sequence[np.ndarray], frames: Sequence[FrameRef]) -> list[tuple[Box, ...]]:
+        """Each frame's boxes (:meth:`boxes_for`, so each may block) scaled from frame pixels, the
+        annotation's, to the pixels of its image as decoded (possibly smaller); none when missing."""
+        per_image: list[tuple[Box, ...]] = []
+        for image, frame in zip(images, frames, strict=True):
+            outcome = self.boxes_for(frame.camera, frame.seq)
+            boxes = outcome.boxes if isinstance(outcome, Joined) else ()
+            sx, sy = image.shape[1] / frame.width, image.shape[0] / frame.height
+            per_image.append(tuple((x1 * sx, y1 * sy, x2 * sx, y2 * sy, s) for x1, y1, x2, y2, s in boxes))
+        return per_image
 
     def forget(self, camera: str) -> None:
         with self._cond:

@@ -27,7 +27,7 @@ from courtside_contracts.annotations import DetectedObject
 from courtside.config import ModelConfig
 from inference.backends.base import FrameRef, Runner, Weights
 from inference.backends.mmpose import topdown
-from inference.backends.mmpose.box_join import Box, Joined
+from inference.backends.mmpose.box_join import Box
 from inference.backends.mmpose.detector_boxes import DetectorBoxes
 from inference.backends.mmpose.options import TOP_DOWN, MMPoseOnnxOptions, check_topdown
 from inference.backends.onnxrt.runner import _ORT_LOAD_ERRORS, providers_for
@@ -107,13 +107,7 @@ class MMPoseOnnxRunner(Runner):
 
     def infer_frames(self, images: list[np.ndarray], frames: list[FrameRef]) -> Sequence[list[DetectedObject]]:
         """People per image; each frame first waits (at most the timeout) for its detector boxes."""
-        per_image: list[tuple[Box, ...]] = []
-        for image, frame in zip(images, frames, strict=True):
-            outcome = self.boxes.boxes_for(frame.camera, frame.seq)
-            boxes = outcome.boxes if isinstance(outcome, Joined) else ()
-            sx, sy = image.shape[1] / frame.width, image.shape[0] / frame.height  # annotation px -> image px
-            per_image.append(tuple((x1 * sx, y1 * sy, x2 * sx, y2 * sy, s) for x1, y1, x2, y2, s in boxes))
-        return self.pose_boxes(images, per_image)
+        return self.pose_boxes(images, self.boxes.boxes_in_images(images, frames))
 
     def pose_boxes(self, images: list[np.ndarray], boxes: list[tuple[Box, ...]]) -> list[list[DetectedObject]]:
         """RTMPose on given person boxes (image pixels, with scores): one session run over all of them."""
