@@ -13,13 +13,20 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from courtside_contracts.analytics import AnalyticsMessage
 from courtside_contracts.annotations import Annotation
 from courtside_contracts.errors import ContractError
 from courtside_contracts.headers import FrameMeta
 from courtside_contracts.status import Heartbeat
-from courtside_contracts.subjects import ANALYTICS_ALL, ANNOTATIONS_ALL, STATUS_ALL, parse_subject
+from courtside_contracts.subjects import (
+    ANALYTICS_ALL,
+    ANNOTATIONS_ALL,
+    STATUS_ALL,
+    SubjectParts,
+    parse_subject,
+)
 from courtside_contracts.ws import ANALYTICS_MODEL, VideoHeader, pack_video, server_message
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -33,6 +40,37 @@ from fanout.live_state import LiveState
 log = logging.getLogger(__name__)
 #: Distinct subjects remembered for "first malformed message" warnings.
 _WARN_MEMORY = 256
+T = TypeVar("T")
+
+
+# -- parsing: a message and its subject must agree (ContractError, InvalidName included, when not) --
+def _agree(parts: SubjectParts, what: str, camera: str, model: str | None = None) -> None:
+    if camera != parts.camera or (model is not None and model != parts.model):
+        raise ContractError(f"{what} says {camera if model is None else f'{camera}/{model}'}, subject disagrees")
+
+
+def annotation_of(msg: Msg) -> Annotation:
+    """The annotation on ``annotations.<camera>.<model>``, naming the subject's camera and model."""
+    parts = parse_subject(msg.subject)
+    ann = Annotation.from_json(msg.data)
+    _agree(parts, "payload", ann.camera, ann.model)
+    return ann
+
+
+def analytics_of(msg: Msg) -> AnalyticsMessage:
+    """The court analytics on ``analytics.<camera>``, naming the subject's camera."""
+    parts = parse_subject(msg.subject)
+    message = AnalyticsMessage.from_json(msg.data)
+    _agree(parts, "payload", message.camera)
+    return message
+
+
+def frame_meta_of(msg: Msg) -> FrameMeta:
+    """The headers of a frame on ``frames.<camera>``, naming the subject's camera."""
+    parts = parse_subject(msg.subject)
+    meta = FrameMeta.from_headers(msg.headers)
+    _agree(parts, "header", meta.camera)
+    return meta
 
 
 @dataclass(slots=True)
@@ -93,21 +131,22 @@ class NatsBridge:
         return frozenset(self._frame_subs)
 
     # -- callbacks ----------------------------------------------------------------------------
-    def _malformed(self, subject: str, what: str, exc: Exception) -> None:
-        if len(self._warned) < _WARN_MEMORY and subject not in self._warned:
-            self._warned.add(subject)
-            log.warning("bridge: malformed %s on %s skipped (further ones counted silently): %s",
-                        what, subject, exc)
+    def _parsed(self, msg: Msg, what: str, parse: Callable[[Msg], T]) -> T | None:
+        """``parse(msg)``, or None when it is malformed (the caller counts it): the first one of
+        each subject is logged, further ones only counted."""
+        try:
+            return parse(msg)
+        except ContractError as exc:  # parse_subject's InvalidName is one
+            if len(self._warned) < _WARN_MEMORY and msg.subject not in self._warned:
+                self._warned.add(msg.subject)
+                log.warning("bridge: malformed %s on %s skipped (further ones counted silently): %s",
+                            what, msg.subject, exc)
+            return None
 
     async def _on_annotation(self, msg: Msg) -> None:
-        try:
-            parts = parse_subject(msg.subject)
-            ann = Annotation.from_json(msg.data)
-            if ann.camera != parts.camera or ann.model != parts.model:
-                raise ContractError(f"payload says {ann.camera}/{ann.model}, subject disagrees")
-        except ContractError as exc:  # parse_subject's InvalidName is one
+        ann = self._parsed(msg, "annotation", annotation_of)
+        if ann is None:
             self.stats.annotations_malformed += 1
-            self._malformed(msg.subject, "annotation", exc)
             return
         self.stats.annotations += 1
         self._live.saw_annotation(ann.camera, ann.model, ann.weights, time.monotonic())
@@ -117,39 +156,27 @@ class NatsBridge:
 
     async def _on_analytics(self, msg: Msg) -> None:
         """``analytics.<camera>``: validated, then to the camera's clients that want it (see ANALYTICS_MODEL)."""
-        try:
-            parts = parse_subject(msg.subject)
-            message = AnalyticsMessage.from_json(msg.data)
-            if message.camera != parts.camera:
-                raise ContractError(f"payload says {message.camera}, subject disagrees")
-        except ContractError as exc:
+        message = self._parsed(msg, "analytics message", analytics_of)
+        if message is None:
             self.stats.analytics_malformed += 1
-            self._malformed(msg.subject, "analytics message", exc)
             return
         self.stats.analytics += 1
         self._hub.publish_annotation(message.camera, ANALYTICS_MODEL,
                                      server_message("analytics", analytics=message.to_dict()))
 
     async def _on_frame(self, msg: Msg) -> None:
-        try:
-            parts = parse_subject(msg.subject)
-            meta = FrameMeta.from_headers(msg.headers)
-            if meta.camera != parts.camera:
-                raise ContractError(f"header camera {meta.camera} disagrees with the subject")
-        except ContractError as exc:
+        meta = self._parsed(msg, "frame", frame_meta_of)
+        if meta is None:
             self.stats.frames_malformed += 1
-            self._malformed(msg.subject, "frame", exc)
             return
         self.stats.frames += 1
         packed = pack_video(VideoHeader(meta.camera, meta.seq, meta.ts, meta.width, meta.height), msg.data)
         self._hub.publish_video(meta.camera, packed)
 
     async def _on_status(self, msg: Msg) -> None:
-        try:
-            beat = Heartbeat.from_json(msg.data)
-        except ContractError as exc:
+        beat = self._parsed(msg, "heartbeat", lambda m: Heartbeat.from_json(m.data))
+        if beat is None:
             self.stats.heartbeats_malformed += 1
-            self._malformed(msg.subject, "heartbeat", exc)
             return
         self.stats.heartbeats += 1
         self._live.observe(beat, time.monotonic())
