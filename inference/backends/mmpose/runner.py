@@ -27,7 +27,6 @@ docs/deploy.md)::
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +44,7 @@ from inference.backends.mmpose.mm_env import import_mmpose, quiet
 from inference.backends.mmpose.options import CONFIGS, ONE_STAGE, MMPoseOptions, check_model_config
 from inference.backends.mmpose.weights import checkpoint_file, checkpoint_state, state_dict_of
 from inference.backends.options import parse_options
+from inference.backends.threads import cpu_threads
 from inference.errors import ModelLoadError
 
 apis = import_mmpose()
@@ -66,11 +66,6 @@ DEFAULT_CANDIDATES = 300
 #: What a broken config, checkpoint or architecture mismatch raises (translated into ModelLoadError).
 LOAD_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, AttributeError, EOFError,
                AssertionError, pickle.UnpicklingError)
-
-
-def cpu_threads(requested: int | None) -> int:
-    """Threads for torch: the configured number, else the CPUs this process may use."""
-    return requested or len(os.sched_getaffinity(0))
 
 
 def build_config(name: str, conf: float, iou: float, max_candidates: int | None) -> Any:

@@ -19,7 +19,6 @@ square, a same-shape batch only to the stride).
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ from courtside.config import ModelConfig
 from inference.backends.base import Runner, Weights
 from inference.backends.checkpoints import file_digest
 from inference.backends.options import parse_options
+from inference.backends.threads import cpu_threads
 from inference.backends.yolo.env import configure_offline
 from inference.backends.yolo.onnx_cache import DEFAULT_CACHE_DIR, discard, onnx_file
 from inference.backends.yolo.options import UltralyticsOptions
@@ -52,16 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _TASKS = {"detect": "detect", "track": "detect", "pose": "pose"}
-
-
-def cpu_threads(requested: int | None) -> int:
-    """Threads for torch: the configured number, else the CPUs this process may use."""
-    if requested:
-        return requested
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return os.cpu_count() or 1
 
 
 def load_yolo(weights: str, override: Weights | None = None) -> tuple[Any, Weights, str]:

@@ -22,7 +22,6 @@ It needs its own environment (numpy 1.23, torch 2.14.1)::
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 from typing import Any
 
@@ -33,6 +32,7 @@ from courtside.config import ModelConfig
 from inference.backends.base import Runner, Weights
 from inference.backends.checkpoints import file_digest
 from inference.backends.options import parse_options
+from inference.backends.threads import cpu_threads
 from inference.backends.yolonas.options import DETECT_ARCHITECTURES, POSE_ARCHITECTURES, YoloNasOptions
 from inference.backends.yolonas.sg_env import import_super_gradients
 from inference.backends.yolonas.weights import checkpoint_file, checkpoint_state
@@ -56,13 +56,6 @@ SG_VERSION = super_gradients.__version__
 #: Unreachable downloads and broken files raise these (translated into one log line or ModelLoadError).
 LOAD_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, AttributeError, EOFError,
                pickle.UnpicklingError)
-
-
-def cpu_threads(requested: int | None) -> int:
-    """Threads for torch: the configured number, else the CPUs this process may use."""
-    if requested:
-        return requested
-    return len(os.sched_getaffinity(0))
 
 
 def load_model(config: ModelConfig, opts: YoloNasOptions, pose: bool) -> tuple[Any, Weights, str]:
