@@ -21,8 +21,8 @@ the synthetic court), or ``arch:small`` / ``arch:full`` for the untrained archit
     score: float = Field(0.5, gt=0, lt=1, description="heatmap score (0..1) from which the ball is seen")
     max_speed_px_s: float = Field(3000.0, gt=0, description="gate: the fastest plausible ball, pixels per second "
                                   "at the model's input scale (512 px wide)")
-    jump_score: float = Field(0.8, gt=0, le=1, description="score from which a candidate outside the gate starts "
+    jump_score: float = Field(0.6, gt=0, le=1, description="score from which a candidate outside the gate starts "
                               "a new track")
-    bridge_s: float = Field(0.15, ge=0, le=2, description="seconds a lost ball is carried on its velocity "
-                            "(reported visible) before it is reported lost")
+    bridge_s: float = Field(0.2, ge=0, le=2, description="seconds a hidden ball is carried on its fitted flight "
+                            "(reported visible, bridged) before it is reported lost")
     candidates: int = Field(3, ge=1, le=16, description="heatmap peaks handed to the tracker per frame")

@@ -47,8 +47,8 @@ class BallPipeline:
     def state(self, camera: str) -> CameraState:
         st = self._cameras.get(camera)
         if st is None:
-            st = self._cameras[camera] = CameraState(FrameHistory.empty(self.cfg.frames),
-                                                     BallTracker(self.params))
+            st = self._cameras[camera] = CameraState(FrameHistory.empty(self.cfg.frames), BallTracker(
+                self.params, frame_px=(self.cfg.width, self.cfg.height)))
         return st
 
     def reset(self, camera: str) -> None:

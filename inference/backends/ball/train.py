@@ -124,6 +124,20 @@ class Progress:
             sys.stderr.write("\n")
 
 
+def held_out_metrics(net: BallNet, name: str, seeds: Sequence[int] = HELD_OUT_SEEDS, frames: int = 150
+                     ) -> dict[str, Any]:
+    """``metrics.json``'s content: ``net`` (the weights file ``name``) on the held-out simulator
+    seeds through the served path (torch forward, default tracker), its best peak alone, and the
+    OpenCV candidates on the same frames. Also how the shipped metrics are refreshed when only the
+    tracker changed (the weights stay)."""
+    cfg = net.config
+    held = held_out_clips(cfg, seeds, frames)
+    reports = evaluate(weights.torch_forward(net), cfg, held)
+    return {"weights": name, "held_out_seeds": list(seeds), "frames_per_clip": frames,
+            "tracked": reports["tracked"].summary(), "model": reports["model"].summary(),
+            "opencv_candidates": evaluate_opencv(cfg, held).summary()}
+
+
 def train(tc: TrainConfig) -> dict[str, Any]:
     """Train, checkpoint, write the weights and the metrics; returns the metrics."""
     if tc.size not in SIZES:
@@ -194,11 +208,7 @@ def train(tc: TrainConfig) -> dict[str, Any]:
             "command": tc.command, "seed": tc.seed, "data": data, "steps": tc.steps, "size": tc.size}
     path = tc.out / f"ball-{tc.size}.pt"
     weights.save(path, net, meta)
-    held = held_out_clips(cfg, tc.eval_seeds, tc.eval_frames)
-    reports = evaluate(weights.torch_forward(net), cfg, held)
-    metrics = {"weights": path.name, "held_out_seeds": list(tc.eval_seeds), "frames_per_clip": tc.eval_frames,
-               "tracked": reports["tracked"].summary(), "model": reports["model"].summary(),
-               "opencv_candidates": evaluate_opencv(cfg, held).summary()}
+    metrics = held_out_metrics(net, path.name, tc.eval_seeds, tc.eval_frames)
     (tc.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     record = {**{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(tc).items() if k != "tracknet"},
               "tracknet": [str(p) for p in tc.tracknet], "data": data, "resumed_from": resumed_from,
