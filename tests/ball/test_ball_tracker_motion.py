@@ -111,3 +111,14 @@ def test_a_strong_ball_elsewhere_takes_over_from_a_weak_distractor_the_track_fol
     t.update([Candidate(300, 60, 0.3)], 1 / 30)  # a static look-alike keeps the track
     est = t.update([Candidate(300, 60, 0.3), Candidate(*ball(0.1), 0.9)], 2 / 30)
     assert (est.x, est.y) == ball(0.1) and len(t.trail) == 1
+
+
+def test_after_a_pause_longer_than_a_bridge_the_track_starts_afresh() -> None:
+    t = BallTracker(TrackerParams(), frame_px=FRAME)
+    for i in range(6):
+        t.update(seen(i / 30), i / 30)
+    # No frames for 5 s (a stalled camera): the old flight says nothing, a weak peak is not the ball...
+    assert not t.update([Candidate(*ball(5.0 / 30), 0.3)], 5.0).visible
+    # ...and a ball seen well starts a new track there.
+    est = t.update([Candidate(200, 100, 0.55)], 5.05)
+    assert (est.x, est.y, est.bridged) == (200, 100, False) and len(t.trail) == 1

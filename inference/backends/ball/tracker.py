@@ -108,6 +108,8 @@ class BallTracker:
     def _update(self, candidates: list[Candidate], ts_s: float) -> Estimate:
         p = self.params
         strong = [c for c in candidates if c.score >= p.score]
+        if self._points and ts_s - self._points[-1][2] > p.bridge_s:
+            self.reset()  # not seen for longer than a bridge (e.g. no frames for a while): start afresh
         if not self._points:
             if not strong:
                 return Estimate(math.nan, math.nan, candidates[0].score if candidates else 0.0, False)
