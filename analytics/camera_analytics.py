@@ -52,6 +52,8 @@ ASSOCIATE_S = 1.0
 FORGET_S = 10.0
 #: A seq this far behind the last analysed one, with a later ts, means the camera's stream started again.
 RESTART_SEQS = 30
+#: A ball speed counts towards a rally's fastest when its one-sigma band is within this fraction of it.
+SPEED_BAND = 0.1
 SKIP_REASONS = ("garbage", "model", "camera", "out_of_order", "duplicate", "frame_size")
 
 
@@ -285,7 +287,11 @@ class CameraAnalytics:
             events.append(BounceEvent(at.index, self._seq_ts.get(at.index, self._ts(at.t)), b.position[0],
                                       b.position[1], b.position[2], b.surface.value))
         # The rally tracker sees the frame the bounces belong to (one settled frame behind).
-        rally = self._rallies.update(at.t, at.position, found) if len(self._settled) >= 2 else None
+        speed = None
+        if at.velocity is not None and at.speed_error_mps is not None:
+            v = math.hypot(*at.velocity)
+            speed = v if at.speed_error_mps <= SPEED_BAND * v else None
+        rally = self._rallies.update(at.t, at.position, found, speed=speed) if len(self._settled) >= 2 else None
         stats = None
         if rally is not None and rally.end > rally.start:
             stats = RallyStats(self._ts(rally.start), self._ts(rally.end), rally.shots, rally.fastest_mps, rally.reason)

@@ -7,6 +7,8 @@ when one ends. A rally starts when a held ball (still in height, 0.5-1.5 m up, f
 floor bounce on one side without a hit between ("double bounce"), the ball leaving
 the enclosure ("out") or the ball unseen for :data:`LOST_S` ("ball lost"). A hit is a
 reversal of the ball's travel along the court not explained by a back-wall bounce.
+The fastest ball is the largest ``speed`` passed in (a settled flight's fitted speed),
+never a difference of positions, which jumps where a segment ends (106 m/s was seen).
 Metres, seconds; no clock read.
 """
 
@@ -63,8 +65,9 @@ class RallyTracker:
         return None if self._start is None else (self._start, self._shots)
 
     def update(self, t: float, ball: tuple[float, float, float] | None,
-               bounces: Sequence[Bounce] = ()) -> Rally | None:
-        """One frame at ``t`` seconds (strictly after the last); ``ball`` metres or None."""
+               bounces: Sequence[Bounce] = (), *, speed: float | None = None) -> Rally | None:
+        """One frame at ``t`` seconds (strictly after the last); ``ball`` metres or None; ``speed`` the
+        ball's m/s when a settled flight's fit knows it well (None otherwise)."""
         if not math.isfinite(t) or (self._last is not None and t <= self._last[0]):
             raise ValueError(f"t={t} s is not after the last frame")
         if ball is None or not all(math.isfinite(c) for c in ball):
@@ -79,7 +82,8 @@ class RallyTracker:
         if self._start is None:
             self._idle(t, ball, v)
             return None
-        self._fastest = max(self._fastest, math.hypot(*v))
+        if speed is not None and math.isfinite(speed):
+            self._fastest = max(self._fastest, speed)
         sign = (v[1] > 0.5) - (v[1] < -0.5)
         wall = any(b.surface is not Surface.FLOOR and b.surface is not Surface.NET for b in bounces)
         if sign and self._vy_sign and sign != self._vy_sign and not wall:

@@ -27,7 +27,8 @@ WIDTH, HEIGHT = 640, 360
 
 @dataclass(frozen=True, slots=True)
 class SimFrameTruth:
-    """One frame: its annotations and the truth to check against (players metres, ball)."""
+    """One frame: its annotations and the truth to check against (players metres, ball;
+    ``velocity`` the ball's, m/s, zero while held)."""
 
     seq: int
     ts: int
@@ -35,6 +36,7 @@ class SimFrameTruth:
     ball: Annotation
     player_xy: tuple[tuple[float, float], ...]
     truth: Truth
+    velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def camera() -> Camera:
@@ -72,7 +74,9 @@ def frames(seed: int, count: int, camera_id: str, player_model: str, ball_model:
         players = Annotation(camera_id, seq, ts, player_model, "truth", "trained", WIDTH, HEIGHT, lat,
                              tuple(objects))
         ball_ann = Annotation(camera_id, seq, ts, ball_model, "truth", "trained", WIDTH, HEIGHT, lat, (), ball)
-        out.append(SimFrameTruth(seq, ts, players, ball_ann, xy, t))
+        vel = sim.rally.velocity
+        v = (0.0, 0.0, 0.0) if sim.rally.held_by is not None else (float(vel[0]), float(vel[1]), float(vel[2]))
+        out.append(SimFrameTruth(seq, ts, players, ball_ann, xy, t, v))
     return out
 
 
