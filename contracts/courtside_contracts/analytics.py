@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from courtside_contracts.annotations import _int, _mapping
 from courtside_contracts.errors import ContractError
 from courtside_contracts.names import InvalidName, validate_name
 
@@ -62,23 +63,9 @@ def _opt_num(value: Any, where: str, minimum: float | None = None) -> float | No
     return None if value is None else _num(value, where, minimum)
 
 
-def _int(value: Any, where: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ContractError(f"{where} must be an integer, got {value!r:.40}")
-    if value < minimum:
-        raise ContractError(f"{where} must be >= {minimum}, got {value}")
-    return value
-
-
 def _choice(value: Any, where: str, options: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in options:
         raise ContractError(f"{where} must be one of {', '.join(options)}, got {value!r:.40}")
-    return value
-
-
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ContractError(f"{where} must be an object")
     return value
 
 
