@@ -4,7 +4,8 @@ Four RTSP cameras from the GStreamer test server (``tests/support/rtsp_server.py
 restarted every ``--rtsp-restart-s`` (120 s); ``--clients`` (100) WebSocket clients that connect,
 subscribe, read a few seconds and leave, over and over; archive on (local). Every ``--sample-s``
 the resident memory, open file descriptors and threads of each child (pids from the supervisor's
-``/api/services``, figures from ``/proc``; the services expose no asyncio task count) are sampled.
+``/api/services``, figures from ``/proc``) and the asyncio tasks of each service (its
+``courtside_*_asyncio_tasks`` gauge) are sampled.
 
 Reported per service: RSS growth from the end of the warm-up (median of the first minute after it)
 to the end (median of the last three samples), goal within 5 % (the RESULT takes the worst
@@ -105,18 +106,29 @@ async def _services(supervisor: str) -> dict[str, dict[str, Any]]:
     return {s["name"]: s for s in body["services"]}
 
 
+async def _asyncio_tasks(base: str) -> float:
+    """The service's ``courtside_*_asyncio_tasks`` gauge (NaN when it does not answer)."""
+    try:
+        async with httpx.AsyncClient(timeout=5) as http:
+            text = (await http.get(f"{base}/metrics")).text
+    except httpx.HTTPError:
+        return float("nan")
+    found = re.search(r"^courtside_[a-z]+_asyncio_tasks (\S+)$", text, re.M)
+    return float(found.group(1)) if found else float("nan")
+
+
 async def soak(args: argparse.Namespace, work: Path) -> int:
     clip = work / "cam.h264"
     write_h264(clip, _frames(60, 640, 360), fps=30, container_format="h264")
     servers = [RtspServer(clip, free_port(), path=f"/cam{i}") for i in range(args.cameras)]
     for s in servers:
         s.start()
-    ports = {"fanout": free_port(), "ingest": free_port(), "supervisor": free_port()}
+    ports = {"fanout": free_port(), "ingest": free_port(), "supervisor": free_port(), "infer-bright": free_port()}
     archive = work / "archive"
     config = {
         "cameras": [{"id": f"cam-{i + 1}", "url": s.url(), "fps": args.fps, "max_side": 320}
                     for i, s in enumerate(servers)],
-        "models": [{"name": "bright", "backend": "brightest", "weights": "none"}],
+        "models": [{"name": "bright", "backend": "brightest", "weights": "none", "port": ports["infer-bright"]}],
         "ingest": {"port": ports["ingest"]}, "fanout": {"port": ports["fanout"]},
         "supervisor": {"port": ports["supervisor"]},
         "archive": {"kind": "local", "path": str(archive), "segment_s": SEGMENT_S, "spool_dir": str(work / "spool")},
@@ -168,6 +180,8 @@ async def soak(args: argparse.Namespace, work: Path) -> int:
                     got = _proc_sample(int(pid)) if pid else None
                     if got is not None:
                         got["restarts"] = float(entry.get("restarts", 0))
+                        if name in ports and name != "supervisor":
+                            got["tasks"] = await _asyncio_tasks(f"http://127.0.0.1:{ports[name]}")
                         samples[name].append((now - started, got))
                 next_sample += args.sample_s
             if up.poll() is not None:
@@ -210,7 +224,10 @@ def report(args: argparse.Namespace, samples: dict[str, list[tuple[float, dict[s
             worst = max(worst, growth)
         print(f"  {name:14s} RSS {base:7.1f} -> {final:7.1f} MB ({growth:+.1f} %, peak "
               f"{max(r['rss_mb'] for r in after):.1f}); fds {int(first[0]['fds'])} -> {int(last[-1]['fds'])}; "
-              f"threads {int(first[0]['threads'])} -> {int(last[-1]['threads'])}; restarts {int(last[-1]['restarts'])}")
+              f"threads {int(first[0]['threads'])} -> {int(last[-1]['threads'])}; "
+              + (f"asyncio tasks {first[0]['tasks']:.0f} -> {last[-1]['tasks']:.0f} (peak "
+                 f"{max(r['tasks'] for r in after):.0f}); " if "tasks" in first[0] else "")
+              + f"restarts {int(last[-1]['restarts'])}")
     text = log.read_text(errors="replace").splitlines()
     problems = [line for line in text if PROBLEM.search(line)]
     unexpected = [line for line in problems if not EXPECTED.search(line)]

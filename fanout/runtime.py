@@ -23,6 +23,7 @@ from nats.aio.client import Client as NATS
 from courtside.config import CourtsideConfig
 from courtside.kit.heartbeat import HeartbeatPublisher
 from courtside.kit.lifecycle import Lifecycle
+from courtside.kit.loop_metrics import LoopCollector
 from courtside.kit.nats_metrics import NatsCollector
 from courtside.natsio import NatsUnavailable, connect, nats_dependency, now_ns
 from fanout.archive.service import ArchiveRuntime
@@ -91,6 +92,7 @@ class FanoutRuntime:
         self.metrics.attach(self.hub, bridge.stats, lambda: len(bridge.frame_subjects),
                             lambda: self.protocol_errors)
         self.metrics.registry.register(NatsCollector(PREFIX, nc))
+        self.metrics.registry.register(LoopCollector(PREFIX))
         await bridge.start()
         self.life.on_stop(bridge.stop)
         await self.archive.start(nc)

@@ -22,6 +22,7 @@ from nats.aio.client import Client as NATS
 from courtside.config import CourtsideConfig, ModelConfig
 from courtside.kit.http_server import HttpServer
 from courtside.kit.lifecycle import Lifecycle
+from courtside.kit.loop_metrics import LoopCollector
 from courtside.kit.nats_metrics import NatsCollector
 from courtside.kit.ops_routes import ops_app
 from courtside.kit.readiness import Dependency
@@ -79,6 +80,7 @@ async def run(config: CourtsideConfig, model: ModelConfig, nats_url: str, stop: 
         life.on_stop(lambda: nc.drain() if nc.is_connected else nc.close())
         life.depend(lambda: nats_dependency(nc))
         life.registry.register(NatsCollector(PREFIX, nc))
+        life.registry.register(LoopCollector(PREFIX))
         life.depend(served.dependency)
         await ensure_stream(nc, ANNOTATIONS)
         # The runner logs what it actually loaded (some backends ignore ``weights``).

@@ -31,6 +31,7 @@ from courtside.config import CameraConfig, CourtsideConfig
 from courtside.kit.heartbeat import HeartbeatPublisher
 from courtside.kit.http_server import HttpServer
 from courtside.kit.lifecycle import Lifecycle
+from courtside.kit.loop_metrics import LoopCollector
 from courtside.kit.nats_metrics import NatsCollector
 from courtside.kit.ops_routes import ops_app
 from courtside.natsio import connect, nats_dependency, now_ns
@@ -88,6 +89,7 @@ class IngestService:
         self.life.depend(lambda: nats_dependency(nc))
         self.life.registry.register(RecordingCollector(self.recording))
         self.life.registry.register(NatsCollector(PREFIX, nc))
+        self.life.registry.register(LoopCollector(PREFIX))
         self.heartbeats = HeartbeatPublisher(nc, self.heartbeat)
         self._http: HttpServer | None = None
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
 from courtside_contracts.status import ServiceState
+from prometheus_client import CollectorRegistry, generate_latest
 
+from courtside.kit.loop_metrics import LoopCollector
 from courtside.kit.queue import DropOldestQueue, SharedDropOldestQueue
 from courtside.kit.rate import RateMeter
 from courtside.kit.readiness import Dependency, assess
@@ -101,3 +104,28 @@ def test_own_health_is_reported_but_only_stopping_unreadies() -> None:
     # an inference consumer that began its drain is stopping, whatever its dependencies say
     verdict = assess("inference", "m-1", ServiceState.READY, [NATS_UP], ServiceState.STOPPING)
     assert not verdict.ready and verdict.state == ServiceState.STOPPING
+
+
+async def test_the_loop_collector_counts_the_tasks_alive_on_the_running_loop() -> None:
+    registry = CollectorRegistry()
+    registry.register(LoopCollector("courtside_t_"))
+
+    def tasks_now() -> float:
+        for line in generate_latest(registry).decode().splitlines():
+            if line.startswith("courtside_t_asyncio_tasks "):
+                return float(line.split()[1])
+        raise AssertionError("no courtside_t_asyncio_tasks sample")
+
+    before = tasks_now()
+    release = asyncio.Event()
+    waiting = [asyncio.create_task(release.wait()) for _ in range(5)]
+    assert tasks_now() == before + 5
+    release.set()
+    await asyncio.gather(*waiting)
+    assert tasks_now() == before
+
+
+def test_the_loop_collector_reports_nothing_when_scraped_with_no_loop_running() -> None:
+    registry = CollectorRegistry()
+    registry.register(LoopCollector("courtside_t_"))
+    assert b"asyncio_tasks" not in generate_latest(registry)
