@@ -34,6 +34,8 @@ from courtside_contracts.annotations import Annotation, DetectedObject
 from analytics.ball3d import BallPoint, BallTracker3D
 from analytics.bounces import Bounce, detect
 from analytics.calibrated import Calibrated
+from analytics.hits import MIN_GAP, Hit
+from analytics.hits import detect as detect_hits
 from analytics.players import PlayerStats, box_feet, zone_of
 from analytics.rallies import RallyTracker
 from courtside.court import model as court
@@ -42,6 +44,9 @@ from courtside.court import model as court
 JOIN_WINDOW = 15
 #: Settled ball frames the bounce detector looks at (enough for its net-contact rule).
 BOUNCE_WINDOW = 8
+#: Settled frames a hit is decided behind the newest: a hit at frame k needs the ball up to k + 1 and
+#: the bounces up to k + 1, which are found one settled frame behind the newest.
+HIT_DELAY = 2
 #: COCO keypoints of the ankles, and the score a keypoint needs to count.
 ANKLES = (15, 16)
 KEYPOINT_SCORE = 0.3
@@ -133,6 +138,10 @@ class CameraAnalytics:
         self._ball3d = BallTracker3D(calibration.camera) if calibration.camera is not None else None
         self._settled: deque[BallPoint] = deque(maxlen=BOUNCE_WINDOW)
         self._seq_ts: dict[int, int] = {}
+        #: Players' floor positions (metres) by seq and track id, for the hit rules at settled frames.
+        self._seq_players: dict[int, dict[int, tuple[float, float]]] = {}
+        self._bounce_seqs: deque[int] = deque(maxlen=BOUNCE_WINDOW)
+        self._last_hit_seq: int | None = None
         self._rallies = RallyTracker() if calibration.camera is not None else None
         self._floor_ball: tuple[float, float, float] | None = None  # (t, x, y) of the last floor-plane ball
 
@@ -196,6 +205,7 @@ class CameraAnalytics:
         finished: RallyStats | None = None
         if self._ball3d is not None:
             self._seq_ts[f.seq] = f.ts
+            self._seq_players[f.seq] = {p.track_id: (p.x, p.y) for p in players}
             for point in self._ball3d.update(f.seq, t, pixel):
                 b, r = self._settle(point)
                 bounces += b
@@ -203,6 +213,7 @@ class CameraAnalytics:
             ball = self._ball_3d_state(self._ball3d.current())
             for seq in [s for s in self._seq_ts if s < f.seq - 4 * BOUNCE_WINDOW - self._ball3d.lag]:
                 del self._seq_ts[seq]
+                self._seq_players.pop(seq, None)
         else:
             ball = self._ball_floor_state(t, pixel)
         rally = None
@@ -291,8 +302,34 @@ class CameraAnalytics:
         if at.velocity is not None and at.speed_error_mps is not None:
             v = math.hypot(*at.velocity)
             speed = v if at.speed_error_mps <= SPEED_BAND * v else None
-        rally = self._rallies.update(at.t, at.position, found, speed=speed) if len(self._settled) >= 2 else None
+        self._bounce_seqs.extend(at.index for _ in found)
+        hits = self._hit()
+        rally = (self._rallies.update(at.t, at.position, found, speed=speed, hits=hits)
+                 if len(self._settled) >= 2 else None)
         stats = None
         if rally is not None and rally.end > rally.start:
             stats = RallyStats(self._ts(rally.start), self._ts(rally.end), rally.shots, rally.fastest_mps, rally.reason)
         return tuple(events), stats
+
+    def _hit(self) -> list[Hit]:
+        """The hit at the settled frame :data:`HIT_DELAY` behind the newest, if any (``Hit.index`` its seq).
+
+        The hit rules look at that frame's four-frame neighbourhood only, so each frame is judged once;
+        their one-hit-per-:data:`~analytics.hits.MIN_GAP` rule is kept here across calls.
+        """
+        if len(self._settled) < 3 + HIT_DELAY:
+            return []
+        window = list(self._settled)[-3 - HIT_DELAY:len(self._settled) - HIT_DELAY + 1]
+        if any(p.position is None for p in window):
+            return []
+        seqs = [p.index for p in window]
+        times = np.array([p.t for p in window])
+        pos = np.array([p.position for p in window])
+        players = [self._seq_players.get(s, {}) for s in seqs]
+        bounces = [i for i, s in enumerate(seqs) if s in self._bounce_seqs]
+        found = [h for h in detect_hits(times, pos, players, bounces) if h.index == 2]
+        if not found or (self._last_hit_seq is not None and seqs[2] - self._last_hit_seq < MIN_GAP):
+            return []
+        self._last_hit_seq = seqs[2]
+        h = found[0]
+        return [Hit(seqs[2], h.t, h.position, h.player, h.turn_deg)]

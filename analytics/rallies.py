@@ -5,8 +5,8 @@ metres or None when not seen, that frame's bounces) and returns a :class:`Rally`
 when one ends. A rally starts when a held ball (still in height, 0.5-1.5 m up, for
 :data:`HOLD_S`) is dropped for the serve; it ends on a net contact ("net"), a second
 floor bounce on one side without a hit between ("double bounce"), the ball leaving
-the enclosure ("out") or the ball unseen for :data:`LOST_S` ("ball lost"). A hit is a
-reversal of the ball's travel along the court not explained by a back-wall bounce.
+the enclosure ("out") or the ball unseen for :data:`LOST_S` ("ball lost"). Shots are the
+hits passed in while a rally is in play (the serve included), found by :mod:`analytics.hits`.
 The fastest ball is the largest ``speed`` passed in (a settled flight's fitted speed),
 never a difference of positions, which jumps where a segment ends (106 m/s was seen).
 Metres, seconds; no clock read.
@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from analytics.bounces import Bounce
+from analytics.hits import Hit
 from courtside.court import model as court
 from courtside.court.model import Surface
 
@@ -56,7 +57,6 @@ class RallyTracker:
         self._shots = 0
         self._fastest = 0.0
         self._floor_side: int | None = None
-        self._vy_sign = 0
         self._seen_t: float | None = None
 
     @property
@@ -65,9 +65,11 @@ class RallyTracker:
         return None if self._start is None else (self._start, self._shots)
 
     def update(self, t: float, ball: tuple[float, float, float] | None,
-               bounces: Sequence[Bounce] = (), *, speed: float | None = None) -> Rally | None:
+               bounces: Sequence[Bounce] = (), *, speed: float | None = None,
+               hits: Sequence[Hit] = ()) -> Rally | None:
         """One frame at ``t`` seconds (strictly after the last); ``ball`` metres or None; ``speed`` the
-        ball's m/s when a settled flight's fit knows it well (None otherwise)."""
+        ball's m/s when a settled flight's fit knows it well (None otherwise); ``hits`` found since the
+        last frame (each a shot while a rally is in play, and the end of a bounce sequence)."""
         if not math.isfinite(t) or (self._last is not None and t <= self._last[0]):
             raise ValueError(f"t={t} s is not after the last frame")
         if ball is None or not all(math.isfinite(c) for c in ball):
@@ -84,13 +86,9 @@ class RallyTracker:
             return None
         if speed is not None and math.isfinite(speed):
             self._fastest = max(self._fastest, speed)
-        sign = (v[1] > 0.5) - (v[1] < -0.5)
-        wall = any(b.surface is not Surface.FLOOR and b.surface is not Surface.NET for b in bounces)
-        if sign and self._vy_sign and sign != self._vy_sign and not wall:
-            self._shots += 1
+        if hits:
+            self._shots += len(hits)
             self._floor_side = None
-        if sign:
-            self._vy_sign = sign
         for b in bounces:
             if b.surface is Surface.NET:
                 return self._finish(t, "net")
@@ -114,7 +112,7 @@ class RallyTracker:
         self._still_since = None
         if self._armed and v[2] < -DROP_MPS:
             self._start, self._armed = t, False
-            self._shots, self._fastest, self._floor_side, self._vy_sign = 0, 0.0, None, 0
+            self._shots, self._fastest, self._floor_side = 0, 0.0, None
 
     def _finish(self, t: float, reason: str) -> Rally:
         assert self._start is not None

@@ -1,4 +1,5 @@
-"""Rallies segmented from the simulator's ground-truth ball, matched to its rally events by time IoU."""
+"""Rallies segmented from the simulator's ground-truth ball, matched to its rally events by time IoU,
+their shots counted from the simulator's hits (the serve included)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 from analytics.bounces import Bounce, detect
+from analytics.hits import Hit
 from analytics.rallies import Rally, RallyTracker
 from courtside.sim.clip import Simulation
 
@@ -17,6 +19,7 @@ def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_rallies_match_truth(seed: int) -> None:
+    """Given the truth's hits, every rally's shot count is the truth's (seeds 1 and 2, 900 frames)."""
     sim = Simulation(seed, width=320, height=180)
     frames = list(sim.frames(900))
     times = np.array([f.truth.t for f in frames])
@@ -26,21 +29,50 @@ def test_rallies_match_truth(seed: int) -> None:
         by_frame.setdefault(b.index, []).append(b)
     tracker, got = RallyTracker(), list[Rally]()
     truth: list[tuple[float, float]] = []
+    truth_shots: list[int] = []
     start: float | None = None
+    shots = 0
     for f in frames:
+        hits = []
         for e in f.truth.events:
             if e.kind == "rally_start":
-                start = f.truth.t
+                start, shots = f.truth.t, 0
             elif e.kind == "rally_end" and start is not None:
                 truth.append((start, f.truth.t))
+                truth_shots.append(shots)
                 start = None
-        r = tracker.update(f.truth.t, f.truth.position, by_frame.get(f.truth.index, []))
+            elif e.kind == "hit":
+                shots += 1
+                x, y, z = f.truth.position
+                hits.append(Hit(f.truth.index, f.truth.t, (x, y, z), int(e.detail.split()[-1]), 0.0))
+        r = tracker.update(f.truth.t, f.truth.position, by_frame.get(f.truth.index, []), hits=hits)
         if r is not None:
             got.append(r)
     assert len(truth) >= 3
     ious = [max((iou(t, (r.start, r.end)) for r in got), default=0.0) for t in truth]
     assert min(ious) >= 0.8, ious
     assert len(got) == len(truth)
+    assert [r.shots for r in got] == truth_shots
+    assert max(truth_shots) >= 3
+
+
+def test_shots_are_the_hits_given_in_play() -> None:
+    """Hits between rallies are not shots; each hit in play is one, and a hit ends a bounce sequence."""
+    hit = Hit(0, 0.0, (0.0, 5.0, 1.0), 1, 40.0)
+    tracker = RallyTracker()
+    t = 0.0
+    for _ in range(12):  # held still at 1 m: armed; a hit while idle counts nothing
+        t += 1 / 30
+        assert tracker.update(t, (0.0, 2.0, 1.0), hits=[hit]) is None
+    t += 1 / 30
+    tracker.update(t, (0.0, 2.0, 0.9))  # dropped: the rally starts
+    assert tracker.active is not None and tracker.active[1] == 0
+    t += 1 / 30
+    tracker.update(t, (0.0, 2.2, 0.8), hits=[hit])
+    t += 1 / 30
+    tracker.update(t, (0.0, 2.4, 0.9), hits=[hit, hit])
+    active = tracker.active
+    assert active is not None and active[1] == 3
 
 
 def test_out_of_order_refused() -> None:
