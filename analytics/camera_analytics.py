@@ -25,6 +25,7 @@ from courtside_contracts.analytics import (
     BallState,
     BounceEvent,
     CalibrationInfo,
+    HitEvent,
     PlayerState,
     RallyState,
     RallyStats,
@@ -202,13 +203,15 @@ class CameraAnalytics:
         players = self._player_states(t, f.players) if f.players is not None else ()
         pixel = self._ball_pixel(f.ball)
         bounces: tuple[BounceEvent, ...] = ()
+        hits: tuple[HitEvent, ...] = ()
         finished: RallyStats | None = None
         if self._ball3d is not None:
             self._seq_ts[f.seq] = f.ts
             self._seq_players[f.seq] = {p.track_id: (p.x, p.y) for p in players}
             for point in self._ball3d.update(f.seq, t, pixel):
-                b, r = self._settle(point)
+                b, h, r = self._settle(point)
                 bounces += b
+                hits += h
                 finished = r or finished
             ball = self._ball_3d_state(self._ball3d.current())
             for seq in [s for s in self._seq_ts if s < f.seq - 4 * BOUNCE_WINDOW - self._ball3d.lag]:
@@ -220,7 +223,7 @@ class CameraAnalytics:
         if self._rallies is not None:
             active = self._rallies.active
             rally = RallyState(False, None, 0) if active is None else RallyState(True, self._ts(active[0]), active[1])
-        return AnalyticsMessage(self.camera, f.seq, f.ts, self.info, players, ball, bounces, rally, finished)
+        return AnalyticsMessage(self.camera, f.seq, f.ts, self.info, players, ball, bounces, rally, finished, hits)
 
     def _ts(self, t: float) -> int:
         assert self._t0 is not None
@@ -282,8 +285,9 @@ class CameraAnalytics:
         self._floor_ball = (t, x, y)
         return BallState(x, y, None, speed, None, "court_plane")
 
-    def _settle(self, point: BallPoint) -> tuple[tuple[BounceEvent, ...], RallyStats | None]:
-        """A settled ball frame: bounces found at it (the window's newest middle frame), rally updates."""
+    def _settle(self, point: BallPoint) -> tuple[tuple[BounceEvent, ...], tuple[HitEvent, ...], RallyStats | None]:
+        """A settled ball frame: bounces found at it (the window's newest middle frame), the hit
+        :data:`HIT_DELAY` frames behind, rally updates."""
         assert self._rallies is not None
         self._settled.append(point)
         found: list[Bounce] = []
@@ -309,7 +313,12 @@ class CameraAnalytics:
         stats = None
         if rally is not None and rally.end > rally.start:
             stats = RallyStats(self._ts(rally.start), self._ts(rally.end), rally.shots, rally.fastest_mps, rally.reason)
-        return tuple(events), stats
+        hit_events = []
+        for h in hits:
+            y = self._seq_players[h.index][h.player][1]
+            hit_events.append(HitEvent(h.index, self._seq_ts.get(h.index, self._ts(h.t)), h.player,
+                                       "near" if court.side_of(y) == 0 else "far", *h.position))
+        return tuple(events), tuple(hit_events), stats
 
     def _hit(self) -> list[Hit]:
         """The hit at the settled frame :data:`HIT_DELAY` behind the newest, if any (``Hit.index`` its seq).

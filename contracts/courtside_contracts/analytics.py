@@ -16,7 +16,9 @@ point where its sight line meets the floor (``ball.z`` null, ``speed_kind``
 ``court_plane``: the speed of that floor point, a court-plane figure and not the
 ball's 3D speed); with the camera pose (``pose``) the ball is placed in 3D from
 its flight (``speed_kind`` ``3d``, with an error band) and bounces and rallies
-are found. The ball is the best estimate *at this frame*; bounces and finished
+are found, and hits (a player's racket on the ball, the serve included; ``hits``,
+absent from the JSON when there are none, so readers of the first form of version 1
+ignore it). The ball is the best estimate *at this frame*; bounces, hits and finished
 rallies are reported in the message of the frame where they were settled (a few
 frames later) and carry their own ``seq``/``ts``.
 """
@@ -49,6 +51,7 @@ RALLY_END_REASONS: tuple[str, ...] = ("net", "double bounce", "out", "ball lost"
 #: Bounds on list lengths, so a broken sender cannot flood clients.
 MAX_PLAYERS = 32
 MAX_BOUNCES = 64
+MAX_HITS = 16
 
 
 def _num(value: Any, where: str, minimum: float | None = None) -> float:
@@ -220,6 +223,40 @@ class BounceEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class HitEvent:
+    """A hit of the ball by player ``track_id`` (on ``side``) at frame ``seq`` (capture ``ts`` ns), the ball
+    at ``x, y, z`` metres."""
+
+    seq: int
+    ts: int
+    track_id: int
+    side: str
+    x: float
+    y: float
+    z: float
+
+    def __post_init__(self) -> None:
+        _int(self.seq, "hits[].seq")
+        _int(self.ts, "hits[].ts")
+        _int(self.track_id, "hits[].track_id")
+        _choice(self.side, "hits[].side", SIDES)
+        for axis, value in (("x", self.x), ("y", self.y), ("z", self.z)):
+            _num(value, f"hits[].{axis}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "ts": self.ts, "track_id": self.track_id, "side": self.side,
+                "x": round(self.x, 3), "y": round(self.y, 3), "z": round(self.z, 3)}
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str) -> HitEvent:
+        data = _mapping(raw, where)
+        return cls(_int(data.get("seq"), f"{where}.seq"), _int(data.get("ts"), f"{where}.ts"),
+                   _int(data.get("track_id"), f"{where}.track_id"), _choice(data.get("side"), f"{where}.side", SIDES),
+                   _num(data.get("x"), f"{where}.x"), _num(data.get("y"), f"{where}.y"),
+                   _num(data.get("z"), f"{where}.z"))
+
+
+@dataclass(frozen=True, slots=True)
 class RallyState:
     """The rally in play, if any: ``active``, its ``start_ts`` (ns; None when not active) and ``shots`` so far."""
 
@@ -291,7 +328,7 @@ class AnalyticsMessage:
     """One frame's analytics (the JSON payload of ``analytics.<camera>``); see the module docstring.
 
     ``rally`` is None without a camera pose (rallies need the ball in 3D); ``finished_rally`` is
-    set on the message where a rally ended.
+    set on the message where a rally ended; ``hits`` (pose only) those settled at this message.
     """
 
     camera: str
@@ -303,6 +340,7 @@ class AnalyticsMessage:
     bounces: tuple[BounceEvent, ...] = ()
     rally: RallyState | None = None
     finished_rally: RallyStats | None = None
+    hits: tuple[HitEvent, ...] = ()
     version: int = ANALYTICS_VERSION
 
     def __post_init__(self) -> None:
@@ -316,9 +354,11 @@ class AnalyticsMessage:
         _int(self.ts, "ts")
         if len(self.players) > MAX_PLAYERS or len(self.bounces) > MAX_BOUNCES:
             raise ContractError(f"at most {MAX_PLAYERS} players and {MAX_BOUNCES} bounces per message")
+        if len(self.hits) > MAX_HITS:
+            raise ContractError(f"hits has {len(self.hits)} entries, limit {MAX_HITS}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "v": self.version, "camera": self.camera, "seq": self.seq, "ts": self.ts,
             "calibration": self.calibration.to_dict(),
             "players": [p.to_dict() for p in self.players],
@@ -327,6 +367,9 @@ class AnalyticsMessage:
             "rally": None if self.rally is None else self.rally.to_dict(),
             "finished_rally": None if self.finished_rally is None else self.finished_rally.to_dict(),
         }
+        if self.hits:
+            out["hits"] = [h.to_dict() for h in self.hits]
+        return out
 
     def to_json(self) -> bytes:
         """Compact UTF-8 JSON, the wire form."""
@@ -345,6 +388,7 @@ class AnalyticsMessage:
             raise ContractError(str(exc)) from None
         players = _list(data.get("players", []), "players", MAX_PLAYERS)
         bounces = _list(data.get("bounces", []), "bounces", MAX_BOUNCES)
+        hits = _list(data.get("hits", []), "hits", MAX_HITS)
         ball, rally, finished = data.get("ball"), data.get("rally"), data.get("finished_rally")
         return cls(
             camera=str(camera), seq=_int(data.get("seq"), "seq"), ts=_int(data.get("ts"), "ts"),
@@ -354,6 +398,7 @@ class AnalyticsMessage:
             bounces=tuple(BounceEvent.from_dict(b, f"bounces[{i}]") for i, b in enumerate(bounces)),
             rally=None if rally is None else RallyState.from_dict(rally),
             finished_rally=None if finished is None else RallyStats.from_dict(finished),
+            hits=tuple(HitEvent.from_dict(h, f"hits[{i}]") for i, h in enumerate(hits)),
         )
 
     @classmethod

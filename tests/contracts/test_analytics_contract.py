@@ -13,6 +13,7 @@ from courtside_contracts.analytics import (
     BallState,
     BounceEvent,
     CalibrationInfo,
+    HitEvent,
     PlayerState,
     RallyState,
     RallyStats,
@@ -34,6 +35,7 @@ def _message() -> AnalyticsMessage:
         bounces=(BounceEvent(40, TS - 66_000_000, 1.0, 8.0, 0.031, "floor"),),
         rally=RallyState(True, TS - 3_000_000_000, 4),
         finished_rally=RallyStats(TS - 9_000_000_000, TS - 4_000_000_000, 6, 18.25, "double bounce"),
+        hits=(HitEvent(39, TS - 100_000_000, 7, "near", -2.0, 3.5, 1.125),),
     )
 
 
@@ -51,6 +53,20 @@ def test_round_trip_and_units_on_the_wire() -> None:
     assert again == floor_only and again.rally is None and again.ball is not None and again.ball.z is None
     assert analytics_subject("court-1") == "analytics.court-1" and ANALYTICS_ALL == "analytics.*"
     assert CALIBRATION_BUCKET == "calibration"
+
+
+def test_hits_an_added_field_older_readers_ignore() -> None:
+    """``hits`` is absent from the JSON when there are none (the first form of version 1, byte for byte),
+    and a message without it parses with none: old and new readers and writers mix."""
+    wire = json.loads(_message().to_json())
+    assert wire["hits"] == [{"seq": 39, "ts": TS - 100_000_000, "track_id": 7, "side": "near",
+                             "x": -2.0, "y": 3.5, "z": 1.125}]
+    bare = dataclasses.replace(_message(), hits=())
+    assert "hits" not in json.loads(bare.to_json())
+    del wire["hits"]
+    assert AnalyticsMessage.from_dict(wire) == bare
+    with pytest.raises(ContractError, match="limit 16"):
+        dataclasses.replace(bare, hits=_message().hits * 17)
 
 
 def _broken(path: list[Any], value: Any) -> bytes:
@@ -82,6 +98,12 @@ def _broken(path: list[Any], value: Any) -> bytes:
     (["rally", "start_ts"], None, "start_ts is set exactly when"),
     (["finished_rally", "end_ts"], TS - 10_000_000_000, "end_ts must be after"),
     (["finished_rally", "reason"], "rain", "finished_rally.reason"),
+    (["hits"], {}, "hits must be an array"),
+    (["hits"], [{}] * 17, "limit 16"),
+    (["hits", 0, "side"], "left", "hits[0].side"),
+    (["hits", 0, "track_id"], 1.5, "hits[0].track_id"),
+    (["hits", 0, "z"], float("inf"), "hits[0].z"),
+    (["hits", 0, "seq"], None, "hits[0].seq"),
 ])
 def test_garbage_refused_naming_the_field(path: list[Any], value: Any, field: str | None) -> None:
     payload = _broken(path, value)

@@ -139,6 +139,8 @@ export interface Analytics {
   rally: { active: boolean; start_ts: number | null; shots: number } | null;
   finished_rally: { start_ts: number; end_ts: number; duration_s: number; shots: number; fastest_mps: number;
                     reason: string } | null;
+  /** Hits settled at this frame (camera pose only); absent when none. */
+  hits?: { seq: number; ts: number; track_id: number; side: "near" | "far"; x: number; y: number; z: number }[];
 }
 
 export interface CourtsideEvents {
