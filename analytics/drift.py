@@ -31,6 +31,7 @@ from analytics.calibrated import Calibrated
 from analytics.calibration_store import CalibrationStore, CalibrationStoreError
 from courtside.court.camera import Camera
 from courtside.court.line_fit import LineFitError, check_lines
+from courtside.kit.cancel import raise_if_cancelled
 from courtside.natsio import now_ns
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ class DriftMonitor:
 
     async def _loop(self) -> None:
         while True:
+            raise_if_cancelled()  # nats-py may have swallowed a cancel (courtside.kit.cancel)
             started = time.monotonic()
             for camera, cal in list(self._calibrations().items()):
                 if cal.camera is not None:

@@ -21,6 +21,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 
+from courtside.kit.cancel import raise_if_cancelled
 from fanout.archive.replay import Replay, ReplayError
 from fanout.archive.store import ArchiveError
 from fanout.highlights import RALLY_KEY
@@ -76,6 +77,7 @@ class RallyClips:
 
     async def _saver(self) -> None:
         while True:
+            raise_if_cancelled()  # nats-py may have swallowed a cancel (courtside.kit.cancel)
             camera, rally = await self._queue.get()
             try:
                 with contextlib.suppress(ReplayError):  # no ingest answering: what is archived may cover it

@@ -31,6 +31,7 @@ from courtside_contracts.subjects import frames_subject
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 
+from courtside.kit.cancel import raise_if_cancelled
 from ingest.camera_status import CameraStatus
 from ingest.handoff import Doorbell, Handoff
 from ingest.jpeg_encoder import EncodedFrame
@@ -127,6 +128,7 @@ async def publish_forever(doorbell: Doorbell, publishers: Sequence[Pending],
     loop = asyncio.get_running_loop()
     last = -math.inf
     while True:
+        raise_if_cancelled()  # nats-py may have swallowed a cancel (courtside.kit.cancel)
         await doorbell.wait()
         if loop.time() - last >= hold_s:
             doorbell.rearm()
@@ -134,6 +136,7 @@ async def publish_forever(doorbell: Doorbell, publishers: Sequence[Pending],
             await _publish_all(publishers)
             continue
         while True:
+            raise_if_cancelled()  # nats-py may have swallowed a cancel (courtside.kit.cancel)
             delay = last + hold_s - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)

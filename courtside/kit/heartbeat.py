@@ -20,6 +20,8 @@ from courtside_contracts.subjects import status_subject
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 
+from courtside.kit.cancel import raise_if_cancelled
+
 log = logging.getLogger(__name__)
 
 #: Minimum seconds between two beats sent early by :meth:`HeartbeatPublisher.beat_soon`.
@@ -56,6 +58,7 @@ class HeartbeatPublisher:
         early = asyncio.create_task(self._beat_on_change(), name="heartbeat-on-change")
         try:
             while True:
+                raise_if_cancelled()  # nats-py may have swallowed a cancel (courtside.kit.cancel)
                 await self.publish()
                 await asyncio.sleep(self.interval_s)
         finally:
@@ -66,6 +69,7 @@ class HeartbeatPublisher:
     async def _beat_on_change(self) -> None:
         """A beat right after :meth:`beat_soon`; asks within ``min_gap_s`` after it share the next one."""
         while True:
+            raise_if_cancelled()  # nats-py may have swallowed a cancel (courtside.kit.cancel)
             await self._soon.wait()
             self._soon.clear()
             await self.publish()

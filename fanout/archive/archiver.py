@@ -36,6 +36,7 @@ from nats.errors import Error as NatsError
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from courtside.config import ArchiveConfig
+from courtside.kit.cancel import raise_if_cancelled
 from courtside.natsio import NatsUnavailable, ensure_stream
 from fanout.archive import layout, sidecar
 from fanout.archive.segment_source import SegmentMissing, SegmentUnreadable, delete_segment, read_segment
@@ -107,6 +108,7 @@ class Archiver:
             config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT_S, max_ack_pending=64))
         log.info("archiver: consuming %s into the %s archive", CLIPS_STREAM, self.store.kind)
         while True:
+            raise_if_cancelled()  # nats-py may have swallowed a cancel (courtside.kit.cancel)
             try:
                 msgs = await sub.fetch(1, timeout=2.0)
             except asyncio.TimeoutError:
@@ -154,6 +156,7 @@ class Archiver:
 
     async def _keep_alive(self, msg: Msg) -> None:
         while True:
+            raise_if_cancelled()  # nats-py may have swallowed a cancel (courtside.kit.cancel)
             await asyncio.sleep(PROGRESS_EVERY_S)
             with contextlib.suppress(NatsError):
                 await msg.in_progress()

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from courtside.config import ArchiveConfig
+from courtside.kit.cancel import raise_if_cancelled
 from fanout.archive import layout
 from fanout.archive.store import ArchiveError, ArchiveStore
 
@@ -52,6 +53,7 @@ async def keep_retention(store: ArchiveStore, config: ArchiveConfig, cameras: Se
     except ArchiveError as exc:
         log.warning("archive retention: lifecycle rules not set (%s); sweeping instead", exc)
     while True:
+        raise_if_cancelled()  # nats-py may have swallowed a cancel (courtside.kit.cancel)
         try:
             deleted = await asyncio.to_thread(sweep, store, config, cameras, clock())
             if deleted:

@@ -30,6 +30,7 @@ from nats.js.api import ObjectStoreConfig, StorageType
 from nats.js.errors import BadRequestError
 from nats.js.object_store import ObjectStore
 
+from courtside.kit.cancel import raise_if_cancelled
 from courtside.natsio import NatsUnavailable, ensure_stream
 from ingest.backoff import Backoff
 from ingest.recording.recorder import RecordingStats
@@ -122,6 +123,7 @@ class SegmentShipper:
 
     async def run(self) -> None:
         while True:
+            raise_if_cancelled()  # nats-py may have swallowed a cancel (courtside.kit.cancel)
             try:
                 await self.pass_once()
             except (NatsError, NatsUnavailable, asyncio.TimeoutError, OSError) as exc:

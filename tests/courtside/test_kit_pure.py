@@ -9,6 +9,7 @@ import pytest
 from courtside_contracts.status import ServiceState
 from prometheus_client import CollectorRegistry, generate_latest
 
+from courtside.kit.cancel import raise_if_cancelled
 from courtside.kit.loop_metrics import LoopCollector
 from courtside.kit.queue import DropOldestQueue, SharedDropOldestQueue
 from courtside.kit.rate import RateMeter
@@ -129,3 +130,27 @@ def test_the_loop_collector_reports_nothing_when_scraped_with_no_loop_running() 
     registry = CollectorRegistry()
     registry.register(LoopCollector("courtside_t_"))
     assert b"asyncio_tasks" not in generate_latest(registry)
+
+
+async def _loop_that_swallows_cancels(check: bool, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        if check:
+            raise_if_cancelled()
+        try:
+            await asyncio.sleep(0.01)
+        except asyncio.CancelledError:  # as nats-py's Client._flush_pending does on a publish
+            pass
+
+
+async def test_a_loop_whose_library_swallowed_the_cancel_still_ends_with_the_check() -> None:
+    stop = asyncio.Event()
+    plain = asyncio.create_task(_loop_that_swallows_cancels(False, stop))
+    checked = asyncio.create_task(_loop_that_swallows_cancels(True, stop))
+    await asyncio.sleep(0.05)
+    plain.cancel()
+    checked.cancel()
+    done, _ = await asyncio.wait([plain, checked], timeout=1.0)
+    assert done == {checked} and checked.cancelled(), "the checked loop ended on its cancel"
+    assert not plain.done(), "without the check the cancel is lost (why the check exists)"
+    stop.set()
+    await asyncio.wait_for(plain, 1.0)
