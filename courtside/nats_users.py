@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from courtside_contracts.subjects import (
@@ -128,14 +128,11 @@ STREAMS_ADMIN_PERMISSIONS = Permissions(
 
 @dataclass(frozen=True, slots=True)
 class NatsUser:
-    """One user of the embedded server; ``repr`` masks the password."""
+    """One user of the embedded server; its ``repr`` leaves the password out."""
 
     name: str
-    password: str
+    password: str = field(repr=False)
     permissions: Permissions
-
-    def __repr__(self) -> str:
-        return f"NatsUser({self.name!r}, password='**********')"
 
 
 def service_users(password: Callable[[], str] = lambda: secrets.token_urlsafe(24)) -> dict[str, NatsUser]:

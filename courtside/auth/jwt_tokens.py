@@ -19,7 +19,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,10 +73,7 @@ class VerifyKey:
 
     algorithm: Algorithm
     kid: str
-    key: Any
-
-    def __repr__(self) -> str:
-        return f"VerifyKey({self.algorithm}, kid={self.kid})"
+    key: Any = field(repr=False)
 
 
 def _algorithm_of(key: object, path: Path) -> Algorithm:
@@ -115,10 +112,7 @@ class SigningKey:
 
     algorithm: Algorithm
     kid: str
-    key: Any
-
-    def __repr__(self) -> str:
-        return f"SigningKey({self.algorithm}, kid={self.kid})"
+    key: Any = field(repr=False)
 
 
 def load_private_key(path: Path) -> SigningKey:
