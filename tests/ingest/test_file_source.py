@@ -109,10 +109,15 @@ async def test_http_health_ready_and_metrics(nats_server: EmbeddedNats, clip_pat
                 assert time.monotonic() < deadline
                 await asyncio.sleep(0.05)
         assert health.status_code == 200
-        await asyncio.sleep(1.0)
-        ready = await http.get("/readyz")
+        deadline = time.monotonic() + 15  # the camera goes live once its first frame is out
+        while True:
+            ready = await http.get("/readyz")
+            body = ready.json()
+            live = body.get("cameras", {}).get("cam-h", {}).get("state") == "live"
+            if (live and body["state"] == "ready") or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
         assert ready.status_code == 200
-        body = ready.json()
         assert body["ready"] and body["state"] == "ready" and body["service"] == "ingest"
         assert body["dependencies"] == {"nats": {"state": "connected", "ok": True}}
         assert body["cameras"]["cam-h"]["state"] == "live"
