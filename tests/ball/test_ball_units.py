@@ -87,6 +87,23 @@ def test_the_heat_target_peaks_on_the_ball_and_ignores_a_hidden_one() -> None:
     assert ignore.sum() == 0
     heat, _, cell, ignore = target(SMALL, 3, 41.0, 22.0, 72, 128)
     assert cell == (-1, -1) and heat.sum() == 0 and ignore[5, 10] == 1.0
+    heat, offset, cell, ignore = target(SMALL, 3, 41.0, 22.0, 72, 128, hidden_positive=True)
+    assert cell == (5, 10) and heat[5, 10] == 1.0 and ignore.sum() == 0
+    assert offset == pytest.approx([0.25, 0.5])
+
+
+def test_training_batches_oversample_occluded_frames_only_when_asked() -> None:
+    from inference.backends.ball.data import Clip
+    from inference.backends.ball.train import draw_batch
+
+    vis = np.asarray([1] * 90 + [3] * 5 + [2] * 5, np.int8)
+    clip = Clip("t", (b"",) * 100, vis, np.zeros((100, 2), np.float32), np.arange(100) / 30.0)
+    w = Windows([clip], SMALL, train=True)
+    assert w.occluded == list(range(90, 100))
+    plain = draw_batch(w, np.random.default_rng(5), 4000, 0.0)
+    assert plain == [int(n) for n in np.random.default_rng(5).integers(0, 100, 4000)]  # unchanged draws
+    share = sum(n >= 90 for n in draw_batch(w, np.random.default_rng(5), 4000, 0.5)) / 4000
+    assert 0.5 < share < 0.6  # half drawn from the occluded frames, plus their 10 % of the rest
 
 
 @pytest.mark.parametrize(("text", "line", "message"), [

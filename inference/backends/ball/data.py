@@ -182,9 +182,13 @@ class Sample:
     ignore: F32  # (h, w) 1 where the loss is not counted (a hidden ball's neighbourhood)
 
 
-def target(cfg: BallNetConfig, vis: int, x: float, y: float, h: int, w: int, x0: int = 0, y0: int = 0
-           ) -> tuple[F32, F32, tuple[int, int], F32]:
-    """Heatmap target for a ball at input pixel (x, y) in a crop at (x0, y0) of ``h`` x ``w`` cells."""
+def target(cfg: BallNetConfig, vis: int, x: float, y: float, h: int, w: int, x0: int = 0, y0: int = 0, *,
+           hidden_positive: bool = False) -> tuple[F32, F32, tuple[int, int], F32]:
+    """Heatmap target for a ball at input pixel (x, y) in a crop at (x0, y0) of ``h`` x ``w`` cells.
+
+    A hidden ball (class 3) is neither rewarded nor punished near it by default; with
+    ``hidden_positive`` it is a target like a visible one (TrackNet's labels: the network is to
+    place a ball it cannot see from the frames before, as the evaluation counts it)."""
     s = cfg.stride
     heat = np.zeros((h, w), np.float32)
     ignore = np.zeros((h, w), np.float32)
@@ -194,7 +198,7 @@ def target(cfg: BallNetConfig, vis: int, x: float, y: float, h: int, w: int, x0:
         return heat, np.zeros(2, np.float32), (-1, -1), ignore
     jj, ii = np.meshgrid(np.arange(w, dtype=np.float32) + 0.5, np.arange(h, dtype=np.float32) + 0.5)
     g = np.exp(-((jj - cx) ** 2 + (ii - cy) ** 2) / (2 * (SIGMA_PX / s) ** 2)).astype(np.float32)
-    if vis == 3:  # hidden behind a player: neither rewarded nor punished near it
+    if vis == 3 and not hidden_positive:  # hidden behind a player: neither rewarded nor punished near it
         ignore[g > 0.01] = 1.0
         return heat, np.zeros(2, np.float32), (-1, -1), ignore
     i, j = int(cy), int(cx)
@@ -203,12 +207,16 @@ def target(cfg: BallNetConfig, vis: int, x: float, y: float, h: int, w: int, x0:
 
 
 class Windows:
-    """Network inputs from clips; ``train`` adds irregular gaps, flips and crops (``crop`` = (h, w) pixels)."""
+    """Network inputs from clips; ``train`` adds irregular gaps, flips and crops (``crop`` = (h, w) pixels);
+    ``hidden_positive`` makes a hidden ball a target (see :func:`target`)."""
 
     def __init__(self, clips: Sequence[Clip], cfg: BallNetConfig, *, train: bool, seed: int = 0,
-                 crop: tuple[int, int] | None = None) -> None:
+                 crop: tuple[int, int] | None = None, hidden_positive: bool = False) -> None:
         self.clips, self.cfg, self.train, self.crop = list(clips), cfg, train, crop
+        self.hidden_positive = hidden_positive
         self.index = [(c, i) for c, clip in enumerate(self.clips) for i in range(len(clip))]
+        #: Window numbers whose ball is partly hidden or hidden (classes 2, 3): what training may oversample.
+        self.occluded = [n for n, (c, i) in enumerate(self.index) if self.clips[c].visibility[i] in (2, 3)]
         self.rng = np.random.default_rng(seed)
         self._cache: dict[tuple[int, int], npt.NDArray[np.uint8]] = {}
 
@@ -262,7 +270,8 @@ class Windows:
                 gain = self.rng.uniform(0.8, 1.2, 3).astype(np.float32)
                 frames = [np.clip(f.astype(np.float32) * gain, 0, 255).astype(np.uint8) for f in frames]
         h, w = frames[0].shape[0] // cfg.stride, frames[0].shape[1] // cfg.stride
-        heat, offset, cell, ignore = target(cfg, vis, float(x), float(y), h, w, x0, y0)
+        heat, offset, cell, ignore = target(cfg, vis, float(x), float(y), h, w, x0, y0,
+                                            hidden_positive=self.hidden_positive)
         return Sample(network_input(frames, ages), heat, offset, cell, ignore)
 
     def __iter__(self) -> Iterator[Sample]:

@@ -54,9 +54,15 @@ class TrainConfig:
     init: Path | None = None
     threads: int | None = None
     workers: int = 2
+    hidden_positive: bool = False
+    occluded_share: float = 0.0
     progress: bool = True
     command: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.occluded_share < 1.0:
+            raise ValueError(f"occluded_share must be in [0, 1), got {self.occluded_share}")
 
     def train_seeds(self) -> list[int]:
         seeds = [self.seed * 1000 + i for i in range(self.clips)]
@@ -88,6 +94,22 @@ def batch_loss(net: BallNet, samples: list[Sample]) -> torch.Tensor:
         tgt = torch.from_numpy(np.stack([samples[int(k)].offset for k in b]))
         loss = loss + torch.nn.functional.l1_loss(pred, tgt)
     return loss
+
+
+def draw_batch(windows: Windows, rng: np.random.Generator, size: int, occluded_share: float) -> list[int]:
+    """Window numbers of one batch: uniform over every window, except that with ``occluded_share`` > 0
+    each draw is, with that probability, a window whose ball is partly hidden or hidden (the frames
+    the tracker misses most; ~10 % of simulator frames). ``occluded_share`` 0 draws exactly as
+    before the option existed (same generator calls), so older runs resume and repeat."""
+    if occluded_share <= 0 or not windows.occluded:
+        return [int(n) for n in rng.integers(0, len(windows), size)]
+    out = []
+    for _ in range(size):
+        if rng.random() < occluded_share:
+            out.append(windows.occluded[int(rng.integers(0, len(windows.occluded)))])
+        else:
+            out.append(int(rng.integers(0, len(windows))))
+    return out
 
 
 def _clip_job(args: tuple[int, int, dict[str, Any]]) -> Clip:
@@ -150,7 +172,7 @@ def train(tc: TrainConfig) -> dict[str, Any]:
     clips = make_clips(tc.train_seeds(), tc.clip_frames, cfg, tc.workers)
     for root in tc.tracknet:
         clips += tracknet_clips(root, cfg)
-    windows = Windows(clips, cfg, train=True, seed=tc.seed, crop=tc.crop)
+    windows = Windows(clips, cfg, train=True, seed=tc.seed, crop=tc.crop, hidden_positive=tc.hidden_positive)
     rng = np.random.default_rng([tc.seed, 3])
     net = BallNet(cfg)
     init_meta: dict[str, Any] = {}
@@ -179,7 +201,7 @@ def train(tc: TrainConfig) -> dict[str, Any]:
     net.train()
     running = 0.0
     while step < tc.steps:
-        samples = [windows.sample(int(n)) for n in rng.integers(0, len(windows), tc.batch)]
+        samples = [windows.sample(n) for n in draw_batch(windows, rng, tc.batch, tc.occluded_share)]
         loss = batch_loss(net, samples)
         opt.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
@@ -202,6 +224,7 @@ def train(tc: TrainConfig) -> dict[str, Any]:
     train_s = time.monotonic() - started
     data = {"simulator": f"courtside.sim v{SIM_VERSION}", "train_seeds": f"{tc.seed * 1000}..{tc.seed * 1000 + tc.clips - 1}",
             "clip_frames": tc.clip_frames, "tracknet": [str(p) for p in tc.tracknet],
+            "hidden_positive": tc.hidden_positive, "occluded_share": tc.occluded_share,
             "init": None if tc.init is None else {"file": tc.init.name, "data": init_meta.get("data"),
                                                   "command": init_meta.get("command")}}
     meta = {"trained_on": "synthetic court (courtside.sim)" + (" + TrackNet CSV footage" if tc.tracknet else ""),
@@ -242,6 +265,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (1: at these layer sizes more threads mostly spin, worse on a busy machine)")
     p.add_argument("--workers", type=int, default=2, help="processes rendering the simulator clips")
+    p.add_argument("--hidden-positive", action="store_true",
+                   help="train a ball hidden behind a player (class 3) as a target, not an ignored region")
+    p.add_argument("--occluded-share", type=float, default=0.0,
+                   help="share 0..1 of each batch drawn from frames whose ball is partly hidden or hidden")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -256,7 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                      eval_seeds=tuple(parse_seeds(args.eval_seeds)), tracknet=tuple(args.tracknet),
                      checkpoint_every=args.checkpoint_every, resume=args.resume, stop_after=args.stop_after, init=args.init,
                      threads=args.threads,
-                     workers=args.workers, progress=not args.no_progress,
+                     workers=args.workers, hidden_positive=args.hidden_positive,
+                     occluded_share=args.occluded_share, progress=not args.no_progress,
                      command="courtside train ball " + " ".join(argv))
     try:
         metrics = train(tc)
