@@ -17,7 +17,10 @@ cost nothing. Per frame the tracker gets the network's candidates (best first):
   followed a weak look-alike: a shoe, a line);
 - else the ball is taken to be hidden (behind a player) and keeps flying: reported
   visible at the prediction with a decayed score, ``bridged``, for up to ``bridge_s``
-  seconds and while the prediction stays inside the frame, then lost.
+  seconds and while the prediction stays inside the frame, then lost. A ball that was
+  moving slower than ``rest_speed_px_s`` when it vanished (in a player's hand before a
+  serve, carried behind the body as the server walks) is bridged on a straight line
+  (its fitted velocity, no acceleration) for up to ``rest_bridge_s`` seconds instead.
 
 A timestamp not after the last one (a repeated frame) changes nothing and gets the
 previous estimate. The fit uses the points of the last ``fit_s`` seconds.
@@ -55,6 +58,8 @@ class TrackerParams:
     fit_points: int = 6
     fit_s: float = 0.15
     jump_margin: float = 0.3
+    rest_speed_px_s: float = 0.0
+    rest_bridge_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +76,29 @@ class Estimate:
 _NONE = Estimate(math.nan, math.nan, 0.0, False)
 
 
-def predict(points: list[tuple[float, float, float]], ts_s: float) -> tuple[float, float]:
+def predict(points: list[tuple[float, float, float]], ts_s: float, max_degree: int = 2) -> tuple[float, float]:
     """Where points ``(x, y, ts)`` (timestamps increasing, at least one) put the ball at ``ts_s``:
-    a least-squares quadratic in time from 3 points, a line from 2, the point itself from 1."""
-    if len(points) == 1:
-        return points[0][0], points[0][1]
+    a least-squares quadratic in time from 3 points, a line from 2, the point itself from 1
+    (never above ``max_degree``)."""
+    if len(points) == 1 or max_degree == 0:
+        return points[-1][0], points[-1][1]
     t0 = points[-1][2]
     t = np.asarray([p[2] - t0 for p in points])
-    degree = min(2, len(points) - 1)
+    degree = min(max_degree, len(points) - 1)
     design = np.vander(t, degree + 1)
     coef, *_ = np.linalg.lstsq(design, np.asarray([[p[0], p[1]] for p in points]), rcond=None)
     at = np.vander(np.asarray([ts_s - t0]), degree + 1) @ coef
     return float(at[0, 0]), float(at[0, 1])
+
+
+def speed(points: list[tuple[float, float, float]]) -> float:
+    """The least-squares straight-line speed of points ``(x, y, ts)``, pixels per second (0 from one point)."""
+    if len(points) < 2 or points[-1][2] <= points[0][2]:
+        return 0.0
+    t = np.asarray([p[2] for p in points])
+    xy = np.asarray([[p[0], p[1]] for p in points])
+    slope = np.polyfit(t - t[-1], xy, 1)[0]
+    return float(math.hypot(slope[0], slope[1]))
 
 
 @dataclass(slots=True)
@@ -108,7 +124,8 @@ class BallTracker:
     def _update(self, candidates: list[Candidate], ts_s: float) -> Estimate:
         p = self.params
         strong = [c for c in candidates if c.score >= p.score]
-        if self._points and ts_s - self._points[-1][2] > p.bridge_s:
+        resting = self._resting()
+        if self._points and ts_s - self._points[-1][2] > (p.rest_bridge_s if resting else p.bridge_s):
             self.reset()  # not seen for longer than a bridge (e.g. no frames for a while): start afresh
         if not self._points:
             if not strong:
@@ -116,8 +133,8 @@ class BallTracker:
             return self._accept(strong[0], ts_s, restart=True)
         lx, ly, lts = self._points[-1]
         gap = ts_s - lts
-        px, py = predict(self._fit(), ts_s)
-        gate = p.slack_px + p.grow_px_s * gap
+        px, py = predict(self._fit(), ts_s, 1 if resting else 2)
+        gate = p.slack_px + p.grow_px_s * min(gap, p.bridge_s)
         near = [(c, math.hypot(c.x - px, c.y - py)) for c in candidates if c.score >= p.track_score]
         near = [(c, d) for c, d in near if d <= gate]
         if near:
@@ -134,8 +151,9 @@ class BallTracker:
             return self._accept(best, ts_s, restart=False)
         if strong and strong[0].score >= p.jump_score:
             return self._accept(strong[0], ts_s, restart=True)
-        if len(self._points) >= 2 and gap <= p.bridge_s and self._inside(px, py):
-            return Estimate(px, py, self._score * 0.9 * (1 - 0.5 * gap / p.bridge_s), True, bridged=True)
+        limit = p.rest_bridge_s if resting else p.bridge_s
+        if len(self._points) >= 2 and gap <= limit and self._inside(px, py):
+            return Estimate(px, py, self._score * 0.9 * (1 - 0.5 * gap / limit), True, bridged=True)
         self.reset()
         return Estimate(math.nan, math.nan, strong[0].score if strong else 0.0, False)
 
@@ -143,6 +161,13 @@ class BallTracker:
         """The track's points within ``fit_s`` before the newest one (at least the newest)."""
         newest = self._points[-1][2]
         return [q for q in self._points if newest - q[2] <= self.params.fit_s]
+
+    def _resting(self) -> bool:
+        """Whether the track's ball moved slower than ``rest_speed_px_s`` over its fit (a held ball)."""
+        p = self.params
+        if p.rest_bridge_s <= p.bridge_s or len(self._points) < 2:
+            return False
+        return speed(self._fit()) < p.rest_speed_px_s
 
     def _inside(self, x: float, y: float) -> bool:
         if self.frame_px is None:
