@@ -7,6 +7,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,13 @@ def make_config(cameras: list[dict[str, Any]], port: int = 0, **ingest: Any) -> 
     return parse_config({"cameras": cameras, "ingest": {"host": "127.0.0.1", "port": port,
                                                         "instance": INSTANCE, **ingest}},
                         "<test>", environ={})
+
+
+def local_archive(tmp_path: Path, segment_s: float) -> dict[str, Any]:
+    """An ``archive`` section: segments of ``segment_s`` seconds (0.5 s fragments) spooled in
+    ``tmp_path/spool`` and archived into the directory ``tmp_path/archive``."""
+    return {"kind": "local", "path": str(tmp_path / "archive"), "segment_s": segment_s, "fragment_s": 0.5,
+            "spool_dir": str(tmp_path / "spool"), "annotation_grace_s": 0.2}
 
 
 @asynccontextmanager

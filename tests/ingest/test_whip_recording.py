@@ -14,14 +14,14 @@ import av
 import pytest
 from courtside_contracts.clips import SegmentMessage
 from courtside_contracts.subjects import recording_flush_subject
-from ingest_testkit import running_ingest, wait_heartbeat
+from ingest_testkit import local_archive, running_ingest, wait_heartbeat
 from nats.aio.client import Client as NATS
 from whip_publisher import WhipPublisher
 
 from courtside.config import parse_config
 from courtside.nats_server import EmbeddedNats
-from fanout.archive.archiver import Archiver
 from fanout.archive.store import LocalStore
+from tests.archive.test_archive_pipeline import running_archiver
 
 SEGMENT_S = 2.0
 FPS = 30  # the synthetic track's rate
@@ -59,13 +59,10 @@ async def test_whip_publisher_is_recorded_into_the_archive(
         "ingest": {"host": "127.0.0.1", "port": 0, "instance": "ingest-test"},
         "cameras": [{"id": "phone", "url": "whip://", "fps": 30, "max_side": 320,
                      "open_timeout_s": 5.0, "read_timeout_s": 3.0}],
-        "archive": {"kind": "local", "path": str(tmp_path / "archive"), "segment_s": SEGMENT_S,
-                    "fragment_s": 0.5, "spool_dir": str(tmp_path / "spool"), "annotation_grace_s": 0.2},
+        "archive": local_archive(tmp_path, segment_s=SEGMENT_S),
     }, "<test>", environ={})
     store = LocalStore(tmp_path / "archive")
-    archiver = Archiver(nc, store, config.archive)
-    task = asyncio.create_task(archiver.run())
-    try:
+    async with running_archiver(nc, store, config) as archiver:
         async with running_ingest(config, nats_server.url):
             beat = await wait_heartbeat(nc, lambda h: h.http_port is not None and "phone" in h.cameras,
                                         timeout_s=10)
@@ -83,8 +80,6 @@ async def test_whip_publisher_is_recorded_into_the_archive(
             assert "segment_id" in reply, reply
             assert (await publisher.delete()).status_code == 200
             await wait_until(lambda: archiver.stats.archived >= 3, 30, "three segments archived")
-    finally:
-        task.cancel()
     keys = sorted(o.key for o in store.list("courtside/phone/") if o.key.endswith(".mp4"))
     assert len(keys) >= 3, keys
     for key in keys[:-1]:  # the last one ended with the session: any length
@@ -119,13 +114,10 @@ async def test_ingest_stopping_under_a_live_publisher_ships_its_last_segment(
     config = parse_config({
         "ingest": {"host": "127.0.0.1", "port": 0, "instance": "ingest-test"},
         "cameras": [{"id": "phone", "url": "whip://", "fps": 30, "max_side": 320}],
-        "archive": {"kind": "local", "path": str(tmp_path / "archive"), "segment_s": 30.0,
-                    "fragment_s": 0.5, "spool_dir": str(tmp_path / "spool"), "annotation_grace_s": 0.2},
+        "archive": local_archive(tmp_path, segment_s=30.0),
     }, "<test>", environ={})
     store = LocalStore(tmp_path / "archive")
-    archiver = Archiver(nc, store, config.archive)
-    task = asyncio.create_task(archiver.run())
-    try:
+    async with running_archiver(nc, store, config) as archiver:
         async with running_ingest(config, nats_server.url):  # checks it stops within 2.5 s
             beat = await wait_heartbeat(nc, lambda h: h.http_port is not None and "phone" in h.cameras,
                                         timeout_s=10)
@@ -135,8 +127,6 @@ async def test_ingest_stopping_under_a_live_publisher_ships_its_last_segment(
             await asyncio.sleep(2.0)  # the segment (30 s long) is still open when ingest stops
         await wait_until(lambda: archiver.stats.archived >= 1, 30, "the open segment archived")
         await publisher.pc.close()
-    finally:
-        task.cancel()
     [key] = [o.key for o in store.list("courtside/phone/") if o.key.endswith(".mp4")]
     path = tmp_path / "last.mp4"
     path.write_bytes(store.read(key))
