@@ -19,22 +19,9 @@ MMCV_SDIST_SHA256=d387bcab66b467479b6660310e23746cfc79c6e57acf04094680adb499a5cd
 NINJA="ninja==1.13.0 --hash=sha256:fb46acf6b93b8dd0322adc3a4945452a4e774b75b91293bafcc7b7f8e6517dfa"
 TORCH="$(sed -n 's/^torch==\([^ ]*\).*/\1/p' "$lock")"
 [ -n "$TORCH" ] || { echo "mmcv_wheel: no torch pin in $lock" >&2; exit 1; }
-PY="${COURTSIDE_PYTHON:-python3}"
-pytag="$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
-cache_root="${COURTSIDE_CACHE:-$HOME/.cache/courtside}"
-key="mmcv-$MMCV-torch-$TORCH-$pytag"
-wheels="$cache_root/wheels/$key"
-mkdir -p "$cache_root/wheels"
-# one compile at a time: a second caller waits for the first one's wheel instead of compiling too
-exec 9>"$cache_root/wheels/.$key.lock"
-flock 9
-if ls "$wheels"/mmcv-"$MMCV"-*.whl >/dev/null 2>&1 && [ -f "$wheels/SHA256" ]; then
-  echo "$wheels"
-  exit 0
-fi
-work="$(mktemp -d "$cache_root/wheels/.build-mmcv-XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-log="$cache_root/wheels/$key.build.log"
+# shellcheck source=inference/backends/mmpose/cached_wheel.sh
+source "$here/cached_wheel.sh"
+cached_wheel_open "mmcv-$MMCV-torch-$TORCH-$pytag" "mmcv-$MMCV-*.whl" && exit 0
 echo "mmcv_wheel: compiling mmcv $MMCV against torch $TORCH ($pytag): 26 min on 2 quiet cores (log: $log)" >&2
 start=$SECONDS
 {
@@ -52,11 +39,5 @@ start=$SECONDS
 sys.exit(0 if any(n.startswith("mmcv/_ext.") and n.endswith(".so") for n in names) else "no mmcv/_ext*.so")' \
     "$work"/out/mmcv-"$MMCV"-*.whl
 } >"$log" 2>&1 || { tail -n 30 "$log" >&2; echo "mmcv_wheel: build failed (log: $log)" >&2; exit 1; }
-rm -rf "$wheels.tmp" && mkdir -p "$wheels.tmp"
-mv "$work"/out/mmcv-"$MMCV"-*.whl "$wheels.tmp/"
-(cd "$wheels.tmp" && sha256sum mmcv-"$MMCV"-*.whl | cut -d' ' -f1 > SHA256)
-echo "compiled in $((SECONDS - start)) s on $(nproc) cores, MAX_JOBS=${MAX_JOBS:-$(nproc)}" > "$wheels.tmp/BUILD"
-rm -rf "$wheels"
-mv "$wheels.tmp" "$wheels"
 echo "mmcv_wheel: compiled in $((SECONDS - start)) s" >&2
-echo "$wheels"
+cached_wheel_store "compiled in $((SECONDS - start)) s on $(nproc) cores, MAX_JOBS=${MAX_JOBS:-$(nproc)}"

@@ -13,21 +13,9 @@ XTC=1.14.3
 XTC_SDIST_SHA256=6434382784d206204d2a1b491dba359ff3464a2b9eb5890fbc0d868cad4e810f
 NUMPY="$(sed -n 's/^numpy==\([^ ]*\).*/\1/p' "$lock")"
 [ -n "$NUMPY" ] || { echo "xtcocotools_wheel: no numpy pin in $lock" >&2; exit 1; }
-PY="${COURTSIDE_PYTHON:-python3}"
-pytag="$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
-cache_root="${COURTSIDE_CACHE:-$HOME/.cache/courtside}"
-key="xtcocotools-$XTC-numpy-$NUMPY-$pytag"
-wheels="$cache_root/wheels/$key"
-mkdir -p "$cache_root/wheels"
-exec 9>"$cache_root/wheels/.$key.lock"
-flock 9
-if ls "$wheels"/xtcocotools-"$XTC"-*.whl >/dev/null 2>&1 && [ -f "$wheels/SHA256" ]; then
-  echo "$wheels"
-  exit 0
-fi
-work="$(mktemp -d "$cache_root/wheels/.build-xtc-XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-log="$cache_root/wheels/$key.build.log"
+# shellcheck source=inference/backends/mmpose/cached_wheel.sh
+source "$here/cached_wheel.sh"
+cached_wheel_open "xtcocotools-$XTC-numpy-$NUMPY-$pytag" "xtcocotools-$XTC-*.whl" && exit 0
 {
   "$PY" -m venv "$work/venv"
   "$work/venv/bin/pip" install --disable-pip-version-check "numpy==$NUMPY" "cython==3.3.1" "setuptools==80.10.2"
@@ -35,9 +23,4 @@ log="$cache_root/wheels/$key.build.log"
   "$work/venv/bin/pip" wheel --disable-pip-version-check --require-hashes --no-deps --no-build-isolation \
     --no-binary xtcocotools -r "$work/xtc.txt" -w "$work/out"
 } >"$log" 2>&1 || { tail -n 30 "$log" >&2; echo "xtcocotools_wheel: build failed (log: $log)" >&2; exit 1; }
-rm -rf "$wheels.tmp" && mkdir -p "$wheels.tmp"
-mv "$work"/out/xtcocotools-"$XTC"-*.whl "$wheels.tmp/"
-(cd "$wheels.tmp" && sha256sum xtcocotools-"$XTC"-*.whl | cut -d' ' -f1 > SHA256)
-rm -rf "$wheels"
-mv "$wheels.tmp" "$wheels"
-echo "$wheels"
+cached_wheel_store
