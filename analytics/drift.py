@@ -17,7 +17,6 @@ one that does not leaves the status ``recalibrate`` until an operator calibrates
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -31,7 +30,7 @@ from analytics.calibrated import Calibrated
 from analytics.calibration_store import CalibrationStore, CalibrationStoreError
 from courtside.court.camera import Camera
 from courtside.court.line_fit import LineFitError, check_lines
-from courtside.kit.cancel import raise_if_cancelled
+from courtside.kit.cancel import cancel_and_wait, raise_if_cancelled
 from courtside.natsio import now_ns
 
 log = logging.getLogger(__name__)
@@ -120,9 +119,7 @@ class DriftMonitor:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def _loop(self) -> None:
         while True:

@@ -51,6 +51,7 @@ from analytics.camera_analytics import SKIP_REASONS, CameraAnalytics, Skipped
 from analytics.drift import DriftMonitor
 from analytics.seed_calibration import seed_calibrations
 from courtside.config import AnalyticsConfig, ConfigError, CourtsideConfig
+from courtside.kit.cancel import cancel_and_wait
 from courtside.kit.heartbeat import HeartbeatPublisher
 from courtside.kit.http_server import HttpServer
 from courtside.kit.lifecycle import Lifecycle
@@ -247,13 +248,7 @@ async def run(config: CourtsideConfig, nats_url: str, stop: asyncio.Event) -> No
         store = app.state.calibration_store = await CalibrationStore.open(nc)
         await seed_calibrations(store, settings.seed_calibrations, now_ns())
         watch = await service.load(store)
-
-        async def stop_watch() -> None:
-            watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watch
-
-        life.on_stop(stop_watch)
+        life.on_stop(lambda: cancel_and_wait(watch))
         service.drift = DriftMonitor(nc, store, lambda: service.calibrations, life.registry,
                                      settings.drift_interval_s)
         service.drift.start()

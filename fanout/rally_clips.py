@@ -21,7 +21,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 
-from courtside.kit.cancel import raise_if_cancelled
+from courtside.kit.cancel import cancel_and_wait, raise_if_cancelled
 from fanout.archive.replay import Replay, ReplayError
 from fanout.archive.store import ArchiveError
 from fanout.highlights import RALLY_KEY
@@ -55,9 +55,7 @@ class RallyClips:
             with contextlib.suppress(NatsError):
                 await self._sub.unsubscribe()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def _on_message(self, msg: Msg) -> None:
         if _NO_RALLY in msg.data:

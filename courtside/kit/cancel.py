@@ -5,12 +5,14 @@ that waits for its flusher): a task cancelled there carries on, and a ``while Tr
 around it never ends, so ``task.cancel(); await task`` waits for ever (seen: the archiver,
 in a test's teardown on a loaded machine). Python 3.11 keeps count of the cancel requests a
 task has not yet finished with (:meth:`asyncio.Task.cancelling`); every service loop checks it
-once a pass.
+once a pass. Stopping a task is one call, :func:`cancel_and_wait`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from typing import Any
 
 
 def raise_if_cancelled() -> None:
@@ -18,3 +20,16 @@ def raise_if_cancelled() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel every one of ``tasks``, then wait until each has finished, in order.
+
+    A task's own cancellation is what was asked for and is not raised; any other error a
+    task ended with is (the first one, once every task was cancelled).
+    """
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -20,7 +20,7 @@ from courtside_contracts.subjects import status_subject
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 
-from courtside.kit.cancel import raise_if_cancelled
+from courtside.kit.cancel import cancel_and_wait, raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,7 @@ class HeartbeatPublisher:
                 await self.publish()
                 await asyncio.sleep(self.interval_s)
         finally:
-            early.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await early
+            await cancel_and_wait(early)
 
     async def _beat_on_change(self) -> None:
         """A beat right after :meth:`beat_soon`; asks within ``min_gap_s`` after it share the next one."""
@@ -81,9 +79,7 @@ class HeartbeatPublisher:
     async def stop(self, *, last_beat: bool = True, flush_timeout_s: float = 0.5) -> None:
         """Stop beating; by default send a last beat and flush it (bounded by ``flush_timeout_s``)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         if last_beat and self.nc.is_connected:
             await self.publish()

@@ -19,7 +19,6 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -29,6 +28,7 @@ from typing import Any, TypeVar
 from courtside_contracts.status import ServiceState
 from prometheus_client import CollectorRegistry
 
+from courtside.kit.cancel import cancel_and_wait
 from courtside.kit.readiness import Dependency, Readiness, assess
 
 log = logging.getLogger(__name__)
@@ -89,13 +89,8 @@ class Lifecycle:
     def task(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """Run ``coro`` as a task now; it is cancelled (and awaited) at stop, in the same reverse order."""
         task = asyncio.create_task(coro, name=name)
-
-        async def cancel() -> None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task  # a task that crashed re-raises its error here, once the others are stopped
-
-        self._stack.push_async_callback(cancel)
+        # A task that crashed re-raises its error here, once the others are stopped.
+        self._stack.push_async_callback(cancel_and_wait, task)
         return task
 
     def ready(self) -> None:

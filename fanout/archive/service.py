@@ -14,6 +14,7 @@ from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 
 from courtside.config import ArchiveConfig, ConfigError, CourtsideConfig
+from courtside.kit.cancel import cancel_and_wait
 from courtside.natsio import connect
 from fanout.archive import layout
 from fanout.archive.archiver import Archiver
@@ -64,11 +65,7 @@ class ArchiveComponent:
                                            name="archive-retention")]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
 
 
 class ArchiveRuntime:

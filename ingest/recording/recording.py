@@ -27,6 +27,7 @@ from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 
 from courtside.config import CourtsideConfig
+from courtside.kit.cancel import cancel_and_wait
 from courtside.natsio import NatsUnavailable
 from ingest.recording.recorder import CameraRecorder, RecordingOptions, RecordingStats
 from ingest.recording.shipper import SegmentShipper, SeqIndex, ShipTarget
@@ -138,9 +139,7 @@ class Recording:
             with contextlib.suppress(NatsError):
                 await self._sub.unsubscribe()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             with contextlib.suppress(NatsError, NatsUnavailable, asyncio.TimeoutError, OSError):
                 await asyncio.wait_for(self.shipper.pass_once(grace_ns=0), drain_s)
 
