@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import pytest
 import simplejpeg
 from courtside_contracts.annotations import Annotation
 from courtside_contracts.headers import FrameMeta
@@ -16,7 +21,10 @@ from courtside_contracts.subjects import annotations_filter, frames_subject
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
+from courtside import process
 from courtside.natsio import now_ns
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def court_image(seed: int, width: int = 320, height: int = 240) -> np.ndarray:
@@ -132,3 +140,73 @@ async def running(consumer: object, timeout_s: float = 30.0) -> AsyncIterator[as
         stop.set()
         async with asyncio.timeout(timeout_s):
             await task
+
+
+# --- a backend in its own environment (.venvs/<name>): built, probed, served ---------------------------------
+
+def built_env(backend: str, python: Path, timeout_s: float) -> Path:
+    """Run ``inference/backends/<backend>/setup_env.sh`` (idempotent) and return ``python``, the
+    interpreter of the environment it builds (``.venvs/<name>/bin/python``). A build that fails
+    FAILS the test, never skips it."""
+    script = REPO / "inference" / "backends" / backend / "setup_env.sh"
+    proc = subprocess.run([str(script)], capture_output=True, text=True, timeout=timeout_s)
+    if proc.returncode != 0 or not python.exists():
+        pytest.fail(f"cannot build .venvs/{python.parents[1].name} (scripts/bootstrap test builds it): "
+                    f"{proc.stderr[-800:]}")
+    return python
+
+
+def run_probe(python: Path, source: str, args: Sequence[str], cwd: Path, timeout_s: float,
+              env: Mapping[str, str] | None = None) -> tuple[dict[str, Any], str]:
+    """Run the Python ``source`` with ``python -c`` in ``cwd``: the JSON object its last stdout line
+    prints, and its stderr. A probe that exits non-zero fails the test with the end of its stderr."""
+    proc = subprocess.run([str(python), "-c", source, *args], capture_output=True, text=True,
+                          timeout=timeout_s, cwd=cwd, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out, proc.stderr
+
+
+def inside_fraction(box: Sequence[float], region: Sequence[float]) -> float:
+    """The share of ``box``'s area inside ``region`` (both x1, y1, x2, y2 in the same pixels); 0 for an empty box."""
+    w = max(0.0, min(box[2], region[2]) - max(box[0], region[0]))
+    h = max(0.0, min(box[3], region[3]) - max(box[1], region[1]))
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    return w * h / area if area > 0 else 0.0
+
+
+def photos() -> list[np.ndarray]:
+    """Real people: Ultralytics' bus.jpg (810x1080) and zidane.jpg (1280x720), BGR."""
+    import ultralytics
+
+    images = []
+    for name in ("bus.jpg", "zidane.jpg"):
+        image = cv2.imread(str(Path(ultralytics.__file__).parent / "assets" / name))
+        assert image is not None, f"ultralytics ships no assets/{name}"
+        images.append(image)
+    return images
+
+
+@contextlib.asynccontextmanager
+async def serving(nc: NATS, python: Path, args: Sequence[str], env: dict[str, str], label: str,
+                  ready_s: float) -> AsyncIterator[None]:
+    """``python -m courtside <args>`` (an inference consumer in its backend's environment), entered
+    once it reports ``ready`` on ``status.inference.*`` (at most ``ready_s`` seconds); stopped at exit,
+    the end of its stderr written to ours."""
+    ready = asyncio.Event()
+
+    async def on_status(msg: Msg) -> None:
+        if json.loads(msg.data).get("state") == "ready":
+            ready.set()
+
+    sub = await nc.subscribe("status.inference.*", cb=on_status)
+    child = process.spawn([str(python), "-m", "courtside", *args], env=env, stderr=subprocess.PIPE)
+    try:
+        await asyncio.wait_for(ready.wait(), ready_s)
+        yield
+    finally:
+        await sub.unsubscribe()
+        process.stop(child, label)
+        if child.stderr:
+            sys.stderr.write(child.stderr.read().decode(errors="replace")[-3000:])
+            child.stderr.close()

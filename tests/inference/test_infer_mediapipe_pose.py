@@ -16,12 +16,9 @@ in 30/31 frames here; the thresholds below (70 %) leave room for other CPUs.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import av
@@ -30,10 +27,9 @@ import pytest
 import simplejpeg
 import skvideo
 from courtside_contracts.annotations import Annotation, DetectedObject
-from infer_support import collecting, publish_frame
+from infer_support import built_env, collecting, inside_fraction, publish_frame, run_probe, serving
 from nats.aio.client import Client as NATS
 
-from courtside import process
 from courtside.nats_server import EmbeddedNats
 from inference.backends.mediapipe_pose.landmarks import (
     BLAZEPOSE_TO_COCO,
@@ -141,11 +137,7 @@ def test_a_person_is_a_valid_annotation_object() -> None:
 
 @pytest.fixture(scope="module")
 def mediapipe_env() -> Path:
-    script = REPO / "inference" / "backends" / "mediapipe_pose" / "setup_env.sh"
-    proc = subprocess.run([str(script)], capture_output=True, text=True, timeout=900)
-    if proc.returncode != 0 or not ENV_PY.exists():
-        pytest.fail(f"cannot build .venvs/mediapipe (scripts/bootstrap test builds it): {proc.stderr[-800:]}")
-    return ENV_PY
+    return built_env("mediapipe_pose", ENV_PY, timeout_s=900)
 
 
 def clip_images(name: str, wanted: range) -> list[tuple[int, np.ndarray]]:
@@ -153,13 +145,6 @@ def clip_images(name: str, wanted: range) -> list[tuple[int, np.ndarray]]:
     with av.open(str(CLIPS / name)) as container:
         return [(i, frame.to_ndarray(format="bgr24")) for i, frame in enumerate(container.decode(video=0))
                 if i in wanted]
-
-
-def inside_fraction(box: tuple[float, ...], region: tuple[float, ...]) -> float:
-    w = max(0.0, min(box[2], region[2]) - max(box[0], region[0]))
-    h = max(0.0, min(box[3], region[3]) - max(box[1], region[1]))
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    return w * h / area if area > 0 else 0.0
 
 
 def check_plausible(person: DetectedObject, width: int, height: int) -> None:
@@ -208,6 +193,7 @@ import numpy as np
 from courtside.config import ModelConfig
 from inference.backends import create_runner
 from inference.backends.mediapipe_pose.landmarks import BLAZEPOSE_TO_COCO
+from tests.inference.probe_kit import refusals
 from mediapipe.python.solutions.pose import PoseLandmark
 
 clips = np.load(sys.argv[1])
@@ -238,15 +224,10 @@ small = create_runner(ModelConfig(name="pose", backend="mediapipe", task="pose",
 out["evicting"] = [bool(small.infer([clips["carphone"][i]], cameras=[cam])[0])
                    for i, cam in enumerate(["a", "b", "a"])]
 small.close()
-out["refused"] = {}
-for key, kwargs in {"complexity_2": {"options": {"model_complexity": 2}}, "unknown": {"options": {"nope": 1}},
-                    "bad_type": {"options": {"smooth_landmarks": "yes"}}, "detect": {"task": "detect"},
-                    "gpu": {"device": "cuda"}}.items():
-    try:
-        create_runner(ModelConfig(**{"name": "pose", "backend": "mediapipe", "task": "pose", **kwargs}))
-        out["refused"][key] = None
-    except Exception as exc:
-        out["refused"][key] = f"{type(exc).__name__}: {exc}"
+out["refused"] = refusals({"name": "pose", "backend": "mediapipe", "task": "pose"}, {
+    "complexity_2": {"options": {"model_complexity": 2}}, "unknown": {"options": {"nope": 1}},
+    "bad_type": {"options": {"smooth_landmarks": "yes"}}, "detect": {"task": "detect"},
+    "gpu": {"device": "cuda"}})
 print(json.dumps(out))
 """
 
@@ -256,10 +237,7 @@ def test_runner_finds_the_person_in_real_clips(mediapipe_env: Path, tmp_path: Pa
     bikes = clip_images("bikes.mp4", range(100, 136))
     frames = tmp_path / "clips.npz"
     np.savez(frames, carphone=np.stack([im for _, im in carphone]), bikes=np.stack([im for _, im in bikes]))
-    proc = subprocess.run([str(mediapipe_env), "-c", PROBE, str(frames)], capture_output=True, text=True,
-                          timeout=100, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out, _ = run_probe(mediapipe_env, PROBE, [str(frames)], tmp_path, 100)
 
     assert out["version"] == VERSION and out["weights"] == "trained" and out["stateful"] is True
     assert out["mp_names"] == list(COCO_KEYPOINTS)  # the mapping agrees with MediaPipe's own enum
@@ -288,31 +266,16 @@ async def test_service_publishes_poses_of_real_clips(mediapipe_env: Path, nats_s
     config.write_text(json.dumps({"models": [{"name": "pose", "backend": "mediapipe", "task": "pose", "threads": 1,
                                               "batch": 2, "max_wait_ms": 0, "max_age_ms": 60000}]}))
     env = {**os.environ, "COURTSIDE_NATS__URL": nats_server.url}
-    ready = asyncio.Event()
-
-    async def on_status(msg: object) -> None:
-        if json.loads(msg.data).get("state") == "ready":  # type: ignore[attr-defined]
-            ready.set()
-
-    await nc.subscribe("status.inference.*", cb=on_status)
-    child = process.spawn([str(mediapipe_env), "-m", "courtside", "infer", "pose", "--config", str(config)], env=env,
-                          stderr=subprocess.PIPE)
-    try:
-        await asyncio.wait_for(ready.wait(), 60)
-        clips = {"carphone": clip_images("carphone_pristine.mp4", range(0, 120, 2)),
-                 "bikes": clip_images("bikes.mp4", range(100, 136))}
-        async with collecting(nc, "pose") as got:
-            for camera, frames in clips.items():
-                for i, image in frames:  # closed loop: nothing is dropped
-                    data = bytes(simplejpeg.encode_jpeg(image, quality=90, colorspace="BGR", colorsubsampling="420"))
-                    count = len(got.items)
-                    await publish_frame(nc, camera, i, data, image.shape[1], image.shape[0])
-                    await got.wait_for(count + 1, timeout_s=30)
-    finally:
-        process.stop(child, "mediapipe consumer")
-        if child.stderr:
-            sys.stderr.write(child.stderr.read().decode(errors="replace")[-3000:])
-            child.stderr.close()
+    clips = {"carphone": clip_images("carphone_pristine.mp4", range(0, 120, 2)),
+             "bikes": clip_images("bikes.mp4", range(100, 136))}
+    async with serving(nc, mediapipe_env, ["infer", "pose", "--config", str(config)], env, "mediapipe consumer",
+                       ready_s=60), collecting(nc, "pose") as got:
+        for camera, frames in clips.items():
+            for i, image in frames:  # closed loop: nothing is dropped
+                data = bytes(simplejpeg.encode_jpeg(image, quality=90, colorspace="BGR", colorsubsampling="420"))
+                count = len(got.items)
+                await publish_frame(nc, camera, i, data, image.shape[1], image.shape[0])
+                await got.wait_for(count + 1, timeout_s=30)
 
     by_cam: dict[str, list[Annotation]] = {"carphone": [], "bikes": []}
     for ann in got.items:

@@ -14,21 +14,18 @@ fires on street clutter (fences, poles): those boxes are not counted as hits.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import av
 import pytest
 import simplejpeg
 import skvideo
-from infer_support import collecting, publish_frame
+from infer_support import collecting, inside_fraction, publish_frame, serving
 from nats.aio.client import Client as NATS
 
-from courtside import process
 from courtside.nats_server import EmbeddedNats
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,43 +56,21 @@ def clip_frames(name: str, wanted: range) -> list[tuple[int, bytes, int, int]]:
     return out
 
 
-def inside_fraction(box: tuple[float, ...], region: tuple[float, ...]) -> float:
-    w = max(0.0, min(box[2], region[2]) - max(box[0], region[0]))
-    h = max(0.0, min(box[3], region[3]) - max(box[1], region[1]))
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    return w * h / area if area > 0 else 0.0
-
-
 async def test_opencv_backend_finds_the_people_in_real_clips(hog_env: Path, nats_server: EmbeddedNats, nc: NATS,
                                                              tmp_path: Path) -> None:
     config = tmp_path / "people.yaml"
     config.write_text(json.dumps({"models": [{"name": "people", "backend": "opencv", "threads": 2, "batch": 1,
                                               "max_wait_ms": 0, "max_age_ms": 60000}]}))
     env = {**os.environ, "COURTSIDE_NATS__URL": nats_server.url, "PYTHONPATH": str(REPO)}
-    ready = asyncio.Event()
-
-    async def on_status(msg: object) -> None:
-        if json.loads(msg.data).get("state") == "ready":  # type: ignore[attr-defined]
-            ready.set()
-
-    await nc.subscribe("status.inference.*", cb=on_status)
-    child = process.spawn([str(hog_env), "-m", "courtside", "--config", str(config), "infer", "people"], env=env,
-                          stderr=subprocess.PIPE)
-    try:
-        await asyncio.wait_for(ready.wait(), 60)
-        bikes = clip_frames("bikes.mp4", range(100, 136))
-        carphone = clip_frames("carphone_pristine.mp4", range(0, 120, 2))
-        async with collecting(nc, "people") as got:
-            for camera, frames in (("bikes", bikes), ("carphone", carphone)):
-                for i, data, w, h in frames:  # closed loop: nothing is dropped
-                    count = len(got.items)
-                    await publish_frame(nc, camera, i, data, w, h)
-                    await got.wait_for(count + 1, timeout_s=30)
-    finally:
-        process.stop(child, "opencv consumer")
-        if child.stderr:
-            sys.stderr.write(child.stderr.read().decode(errors="replace")[-3000:])
-            child.stderr.close()
+    bikes = clip_frames("bikes.mp4", range(100, 136))
+    carphone = clip_frames("carphone_pristine.mp4", range(0, 120, 2))
+    async with serving(nc, hog_env, ["--config", str(config), "infer", "people"], env, "opencv consumer",
+                       ready_s=60), collecting(nc, "people") as got:
+        for camera, frames in (("bikes", bikes), ("carphone", carphone)):
+            for i, data, w, h in frames:  # closed loop: nothing is dropped
+                count = len(got.items)
+                await publish_frame(nc, camera, i, data, w, h)
+                await got.wait_for(count + 1, timeout_s=30)
 
     by_cam: dict[str, list] = {"bikes": [], "carphone": []}
     for ann in got.items:

@@ -13,22 +13,16 @@ built the tests FAIL, they never skip.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import cv2
 import pytest
-import ultralytics
 from courtside_contracts.annotations import Annotation
-from infer_support import collecting, jpeg, publish_frame
+from infer_support import built_env, collecting, jpeg, photos, publish_frame, run_probe, serving
 from nats.aio.client import Client as NATS
 
-from courtside import process
 from courtside.config import ModelConfig
 from courtside.nats_server import EmbeddedNats
 from inference.backends.options import parse_options
@@ -38,7 +32,6 @@ from inference.errors import ModelLoadError
 
 REPO = Path(__file__).resolve().parents[2]
 ENV_PY = REPO / ".venvs" / "yolonas" / "bin" / "python"
-ASSETS = Path(ultralytics.__file__).parent / "assets"
 SG = "super-gradients-3.7.1"
 BOX_PX, KP_PX, SCORE = 1.0, 1.0, 1e-3
 
@@ -105,6 +98,7 @@ import numpy as np, torch
 from courtside.config import ModelConfig
 from inference.backends import create_runner
 from inference.runtime.decode import decode_frame
+from tests.inference.probe_kit import refusals
 from super_gradients.training.processing.processing import (
     default_yolo_nas_coco_processing_params, default_yolo_nas_pose_coco_processing_params)
 
@@ -171,17 +165,11 @@ for key, options in {"no_pretrained": {"pretrained": False}, "offline_pretrained
     r = create_runner(ModelConfig(name="m", backend="yolonas", weights="yolo_nas_s", options=options))
     labels[key] = [r.version, r.weights]
 out["labels"] = labels
-refused = {}
-for key, kwargs in {"missing": {"options": {"checkpoint_path": str(work / "missing.pth")}},
-                    "unknown": {"options": {"nope": 1}}, "task": {"task": "pose"}, "track": {"task": "track"},
-                    "arch": {"weights": "yolo11n.pt"}, "imgsz": {"imgsz": 320},
-                    "broken": {"options": {"checkpoint_path": str(work / "0.jpg")}}}.items():
-    try:
-        create_runner(ModelConfig(**{"name": "m", "backend": "yolonas", "weights": "yolo_nas_s", **kwargs}))
-        refused[key] = None
-    except Exception as exc:
-        refused[key] = f"{type(exc).__name__}: {exc}"
-out["refused"] = refused
+out["refused"] = refusals({"name": "m", "backend": "yolonas", "weights": "yolo_nas_s"}, {
+    "missing": {"options": {"checkpoint_path": str(work / "missing.pth")}},
+    "unknown": {"options": {"nope": 1}}, "task": {"task": "pose"}, "track": {"task": "track"},
+    "arch": {"weights": "yolo11n.pt"}, "imgsz": {"imgsz": 320},
+    "broken": {"options": {"checkpoint_path": str(work / "0.jpg")}}})
 out["stdout_still_intact"] = sys.stdout is stdout_before
 print(json.dumps(out))
 """
@@ -189,16 +177,7 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def yolonas_env() -> Path:
-    script = REPO / "inference" / "backends" / "yolonas" / "setup_env.sh"
-    proc = subprocess.run([str(script)], capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0 or not ENV_PY.exists():
-        pytest.fail(f"cannot build .venvs/yolonas (scripts/bootstrap test builds it): {proc.stderr[-800:]}")
-    return ENV_PY
-
-
-def photos() -> list[Any]:
-    """Real people: Ultralytics' bus.jpg (810x1080) and zidane.jpg (1280x720), BGR."""
-    return [cv2.imread(str(ASSETS / name)) for name in ("bus.jpg", "zidane.jpg")]
+    return built_env("yolonas", ENV_PY, timeout_s=1800)
 
 
 @pytest.fixture(scope="module")
@@ -210,12 +189,8 @@ def probe(yolonas_env: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     home = work / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "SUPER_GRADIENTS_LOG_DIR"} | {"HOME": str(home)}
-    proc = subprocess.run([str(yolonas_env), "-c", PROBE, str(work), "-", str(len(images))],
-                          capture_output=True, text=True, timeout=900, cwd=work, env=env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    out["work"] = str(work)
-    out["stderr"] = proc.stderr
+    out, stderr = run_probe(yolonas_env, PROBE, [str(work), "-", str(len(images))], work, 900, env)
+    out["work"], out["stderr"] = str(work), stderr
     return out
 
 
@@ -318,28 +293,12 @@ async def test_service_annotations_equal_a_direct_call(probe: dict[str, Any], na
             "batch": 1, "max_wait_ms": 0, "max_age_ms": 600000, "threads": 2,
             "options": {"checkpoint_path": probe[arch]["ckpt"]}}]}))
         env = {**os.environ, "COURTSIDE_NATS__URL": nats_server.url, "HOME": str(work / "home")}
-        ready = asyncio.Event()
-
-        async def on_status(msg: Any, ready: asyncio.Event = ready) -> None:
-            if json.loads(msg.data).get("state") == "ready":
-                ready.set()
-
-        sub = await nc.subscribe("status.inference.*", cb=on_status)
-        child = process.spawn([str(ENV_PY), "-m", "courtside", "infer", model, "--config", str(config)], env=env,
-                              stderr=subprocess.PIPE)
-        try:
-            await asyncio.wait_for(ready.wait(), 600)
-            async with collecting(nc, model) as got:
-                for i, image in enumerate(images):  # closed loop: nothing is dropped
-                    await publish_frame(nc, "court-1", i, (work / f"{i}.jpg").read_bytes(), image.shape[1],
-                                        image.shape[0])
-                    await got.wait_for(i + 1, timeout_s=300)
-        finally:
-            await sub.unsubscribe()
-            process.stop(child, f"yolonas consumer {model}")
-            if child.stderr:
-                sys.stderr.write(child.stderr.read().decode(errors="replace")[-3000:])
-                child.stderr.close()
+        async with serving(nc, ENV_PY, ["infer", model, "--config", str(config)], env, f"yolonas consumer {model}",
+                           ready_s=600), collecting(nc, model) as got:
+            for i, image in enumerate(images):  # closed loop: nothing is dropped
+                await publish_frame(nc, "court-1", i, (work / f"{i}.jpg").read_bytes(), image.shape[1],
+                                    image.shape[0])
+                await got.wait_for(i + 1, timeout_s=300)
         anns: list[Annotation] = got.items
         assert [a.seq for a in anns] == list(range(len(images)))
         for ann, theirs, image in zip(anns, probe[arch]["theirs"], images, strict=True):

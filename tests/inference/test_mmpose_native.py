@@ -17,7 +17,6 @@ be built the tests FAIL, they never skip.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -29,18 +28,15 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-import ultralytics
 from courtside_contracts.annotations import Annotation
-from infer_support import collecting, jpeg, publish_frame
+from infer_support import built_env, collecting, jpeg, photos, publish_frame, run_probe, serving
 from nats.aio.client import Client as NATS
 
-from courtside import process
 from courtside.config import ModelConfig
 from courtside.nats_server import EmbeddedNats
 
 REPO = Path(__file__).resolve().parents[2]
 ENV_PY = REPO / ".venvs" / "mmpose" / "bin" / "python"
-ASSETS = Path(ultralytics.__file__).parent / "assets"
 MM = "mmpose-1.3.2"
 KP_PX, BOX_PX, SCORE = 1.0, 1.0, 1e-3
 #: Person boxes (x1, y1, x2, y2, score) in frame pixels, drawn by hand on bus.jpg and zidane.jpg.
@@ -77,6 +73,7 @@ from inference.backends import create_runner
 from inference.backends.base import FrameRef
 from inference.backends.mmpose.export import export_rtmpose
 from inference.runtime.decode import decode_frame
+from tests.inference.probe_kit import refusals
 
 work, nats_url, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 SKIPPED = (117, 119)
@@ -201,17 +198,11 @@ for key, name, options in (("rtmo", "rtmo-t", {}), ("rtmpose", "rtmpose-t", {"de
     r = create_runner(ModelConfig(name="m", backend="mmpose", weights=name, task="pose", options={**options, "warmup": False}))
     labels[key] = [r.version, r.weights]
 out["labels"] = labels
-refused = {}
-for key, kwargs in {"missing": {"options": {"checkpoint_path": str(work / "missing.pth")}},
-                    "broken": {"options": {"checkpoint_path": str(work / "0.jpg")}},
-                    "mismatch": {"options": {"checkpoint_path": out["rtmo-t"]["ckpt"], "detector": "det"}, "weights": "rtmpose-t"},
-                    "unknown": {"options": {"nope": 1}}}.items():
-    try:
-        create_runner(ModelConfig(**{"name": "m", "backend": "mmpose", "weights": "rtmo-t", "task": "pose", **kwargs}))
-        refused[key] = None
-    except Exception as exc:
-        refused[key] = f"{type(exc).__name__}: {exc}"
-out["refused"] = refused
+out["refused"] = refusals({"name": "m", "backend": "mmpose", "weights": "rtmo-t", "task": "pose"}, {
+    "missing": {"options": {"checkpoint_path": str(work / "missing.pth")}},
+    "broken": {"options": {"checkpoint_path": str(work / "0.jpg")}},
+    "mismatch": {"options": {"checkpoint_path": out["rtmo-t"]["ckpt"], "detector": "det"}, "weights": "rtmpose-t"},
+    "unknown": {"options": {"nope": 1}}})
 out["network_attempts"] = attempts
 out["stdout_still_intact"] = sys.stdout is stdout_before
 print(json.dumps(out))
@@ -220,16 +211,7 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def mmpose_env() -> Path:
-    script = REPO / "inference" / "backends" / "mmpose" / "setup_env.sh"
-    proc = subprocess.run([str(script)], capture_output=True, text=True, timeout=3600)
-    if proc.returncode != 0 or not ENV_PY.exists():
-        pytest.fail(f"cannot build .venvs/mmpose (scripts/bootstrap test builds it): {proc.stderr[-800:]}")
-    return ENV_PY
-
-
-def photos() -> list[Any]:
-    """Real people: Ultralytics' bus.jpg (810x1080) and zidane.jpg (1280x720), BGR."""
-    return [cv2.imread(str(ASSETS / name)) for name in ("bus.jpg", "zidane.jpg")]
+    return built_env("mmpose", ENV_PY, timeout_s=3600)
 
 
 @pytest.fixture(scope="module")
@@ -245,12 +227,8 @@ def probe(mmpose_env: Path, probe_nats: EmbeddedNats, tmp_path_factory: pytest.T
     for i, image in enumerate(images):
         (work / f"{i}.jpg").write_bytes(jpeg(image))
     (work / "boxes.json").write_text(json.dumps(BOXES))
-    proc = subprocess.run([str(mmpose_env), "-c", PROBE, str(work), probe_nats.url, str(len(images))],
-                          capture_output=True, text=True, timeout=1200, cwd=work)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    out["work"] = str(work)
-    out["stderr"] = proc.stderr
+    out, stderr = run_probe(mmpose_env, PROBE, [str(work), probe_nats.url, str(len(images))], work, 1200)
+    out["work"], out["stderr"] = str(work), stderr
     return out
 
 
@@ -396,27 +374,11 @@ async def test_service_annotations_equal_a_direct_call(probe: dict[str, Any], na
         "decode": "full", "batch": 1, "max_wait_ms": 0, "max_age_ms": 600000, "threads": 2,
         "options": {"checkpoint_path": got["ckpt"]}}]}))
     env = {**os.environ, "COURTSIDE_NATS__URL": nats_server.url}
-    ready = asyncio.Event()
-
-    async def on_status(msg: Any) -> None:
-        if json.loads(msg.data).get("state") == "ready":
-            ready.set()
-
-    sub = await nc.subscribe("status.inference.*", cb=on_status)
-    child = process.spawn([str(ENV_PY), "-m", "courtside", "infer", "pose", "--config", str(config)], env=env,
-                          stderr=subprocess.PIPE)
-    try:
-        await asyncio.wait_for(ready.wait(), 600)
-        async with collecting(nc, "pose") as collected:
-            for i, image in enumerate(images):  # closed loop: nothing is dropped
-                await publish_frame(nc, "court-1", i, (work / f"{i}.jpg").read_bytes(), image.shape[1], image.shape[0])
-                await collected.wait_for(i + 1, timeout_s=300)
-    finally:
-        await sub.unsubscribe()
-        process.stop(child, "mmpose consumer pose")
-        if child.stderr:
-            sys.stderr.write(child.stderr.read().decode(errors="replace")[-3000:])
-            child.stderr.close()
+    async with serving(nc, ENV_PY, ["infer", "pose", "--config", str(config)], env, "mmpose consumer pose",
+                       ready_s=600), collecting(nc, "pose") as collected:
+        for i, image in enumerate(images):  # closed loop: nothing is dropped
+            await publish_frame(nc, "court-1", i, (work / f"{i}.jpg").read_bytes(), image.shape[1], image.shape[0])
+            await collected.wait_for(i + 1, timeout_s=300)
     anns: list[Annotation] = collected.items
     assert [a.seq for a in anns] == list(range(len(images)))
     for ann, theirs, image in zip(anns, got["theirs"], images, strict=True):
