@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from courtside_contracts.annotations import _int
 from courtside_contracts.errors import ContractError
 from courtside_contracts.names import InvalidName, validate_name
 
@@ -41,14 +42,6 @@ MAX_INDEX = 72_000
 def segment_id(camera: str, start_ns: int) -> str:
     """The id of the segment of ``camera`` starting at ``start_ns`` (Unix ns)."""
     return f"{validate_name(camera, 'camera')}-{int(start_ns)}"
-
-
-def _int(value: Any, where: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ContractError(f"{where} must be an integer, got {value!r:.40}")
-    if value < minimum:
-        raise ContractError(f"{where} must be >= {minimum}, got {value}")
-    return value
 
 
 def _num(value: Any, where: str) -> float:
