@@ -62,25 +62,30 @@ def to_blob(images: list[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(batch, dtype=np.float32) / np.float32(255.0)
 
 
-def boxes_to_source(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
-    """xyxy boxes in network-input pixels -> source pixels, clipped to the source image."""
-    out = boxes.astype(np.float32, copy=True)
+def _to_source(lb: Letterbox) -> tuple[int, int, float, float]:
+    """``(pad_x, pad_y, scale_x, scale_y)``: network-input pixel ``x`` is source pixel
+    ``(x - pad_x) / scale_x`` (likewise y). Worked out from the two shapes, as Ultralytics'
+    ``scale_boxes`` does, not taken from ``lb``'s own padding."""
     in_h, in_w = lb.out_shape
     gain = min(in_h / lb.src_h, in_w / lb.src_w)
     new_h, new_w = max(round(lb.src_h * gain), 1), max(round(lb.src_w * gain), 1)
     pad_x, pad_y = round((in_w - new_w) / 2 - 0.1), round((in_h - new_h) / 2 - 0.1)
-    out[..., [0, 2]] = ((out[..., [0, 2]] - pad_x) / (new_w / lb.src_w)).clip(0, lb.src_w)
-    out[..., [1, 3]] = ((out[..., [1, 3]] - pad_y) / (new_h / lb.src_h)).clip(0, lb.src_h)
+    return pad_x, pad_y, new_w / lb.src_w, new_h / lb.src_h
+
+
+def boxes_to_source(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
+    """xyxy boxes in network-input pixels -> source pixels, clipped to the source image."""
+    out = boxes.astype(np.float32, copy=True)
+    pad_x, pad_y, scale_x, scale_y = _to_source(lb)
+    out[..., [0, 2]] = ((out[..., [0, 2]] - pad_x) / scale_x).clip(0, lb.src_w)
+    out[..., [1, 3]] = ((out[..., [1, 3]] - pad_y) / scale_y).clip(0, lb.src_h)
     return out
 
 
 def points_to_source(points: np.ndarray, lb: Letterbox) -> np.ndarray:
     """(..., 2+) keypoints (x, y[, score]) in network-input pixels -> source pixels, clipped."""
     out = points.astype(np.float32, copy=True)
-    in_h, in_w = lb.out_shape
-    gain = min(in_h / lb.src_h, in_w / lb.src_w)
-    new_h, new_w = max(round(lb.src_h * gain), 1), max(round(lb.src_w * gain), 1)
-    pad_x, pad_y = round((in_w - new_w) / 2 - 0.1), round((in_h - new_h) / 2 - 0.1)
-    out[..., 0] = ((out[..., 0] - pad_x) / (new_w / lb.src_w)).clip(0, lb.src_w)
-    out[..., 1] = ((out[..., 1] - pad_y) / (new_h / lb.src_h)).clip(0, lb.src_h)
+    pad_x, pad_y, scale_x, scale_y = _to_source(lb)
+    out[..., 0] = ((out[..., 0] - pad_x) / scale_x).clip(0, lb.src_w)
+    out[..., 1] = ((out[..., 1] - pad_y) / scale_y).clip(0, lb.src_h)
     return out
