@@ -140,7 +140,7 @@ class ModelConfig(_Strict):
     decode: Literal["auto", "full"] = Field(
         "auto", description="auto: decode JPEGs at the smallest libjpeg scale (M/8) whose long side still "
         "covers the model input (1280x720 -> 640x360 for imgsz 640), for models that resize to imgsz anyway; "
-        "full: every pixel")
+        "in full when only a scale above 1/2 would cover it (those cost as much as a full decode); full: every pixel")
     conf: float = Field(0.25, ge=0, le=1)
     iou: float = Field(0.7, ge=0, le=1)
     classes: list[int] | None = None

@@ -7,8 +7,13 @@ frame's pixels away. libjpeg can decode straight to M/8 of the size (it skips
 the high-frequency IDCT work), so :func:`decode_jpeg` with ``min_long_side``
 returns the smallest such scale whose long side still covers the model input:
 a 1280x720 frame for ``imgsz=640`` decodes to 640x360, about 3x cheaper, and the
-model's own resize then has nothing left to do. Results are mapped back to the
-published frame's pixels by :mod:`inference.runtime.rescale`.
+model's own resize then has nothing left to do. Only scales up to 1/2 are used:
+libjpeg's scaled IDCTs above it (5/8, 6/8, 7/8) cost as much CPU as a full decode
+or more (thread CPU per frame, 2026-12-02: 640x360 at 7/8 1.25 ms vs 0.77 ms in full,
+1280x720 at 6/8 3.35 ms vs 2.94 ms; see docs/benchmarks.md), so when only such a
+scale covers the input the frame is decoded in full (a 640x360 frame for a 512-px
+model: the pixels the model was trained from, resized by the model as in training).
+Results are mapped back to the published frame's pixels by :mod:`inference.runtime.rescale`.
 """
 
 from __future__ import annotations
@@ -44,8 +49,10 @@ class DecodedFrame:
 
 def reduced_size_request(width: int, height: int, min_long_side: int | None) -> dict[str, int]:
     """simplejpeg arguments that make libjpeg pick the smallest M/8 scale whose long side is
-    at least ``min_long_side`` (none when no reduction is possible or asked for)."""
-    if not min_long_side or max(width, height) <= min_long_side:
+    at least ``min_long_side`` (none when no reduction is possible or asked for, or when only a
+    scale above 1/2 would cover it: those cost as much as a full decode, see the module doc)."""
+    long_side = max(width, height)
+    if not min_long_side or long_side <= min_long_side or (long_side + 1) // 2 < min_long_side:
         return {}
     return {"min_width": min_long_side} if width >= height else {"min_height": min_long_side}
 

@@ -50,7 +50,7 @@ async def test_consumer_ball_equals_direct_calls(nc: NATS) -> None:
     assert [a.seq for a in annotations] == list(range(1, FRAMES + 1))
     visible = 0
     for ann, data in zip(annotations, frames, strict=True):
-        # Decoded as the consumer decodes for a 512-px model (libjpeg scale 7/8 here), mapped back to the frame.
+        # Decoded as the consumer decodes for a 512-px model (in full here: 7/8 is no cheaper), mapped back.
         image = decode_frame(data, direct.input_size).image
         out = direct.infer([image], cameras=["court-1"])[0]
         expected = rescale_result(out, image.shape[1], image.shape[0], 640, 360).ball

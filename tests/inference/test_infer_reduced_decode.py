@@ -39,6 +39,12 @@ def test_scale_request_covers_the_model_input() -> None:
     assert reduced_size_request(640, 360, 640) == {}                      # already small enough
     assert reduced_size_request(320, 240, 640) == {}                      # never upscaled
     assert reduced_size_request(1280, 720, None) == {}                    # decode: full
+    assert reduced_size_request(1280, 720, 512) == {"min_width": 512}     # 1/2 (640x360) covers 512
+    assert reduced_size_request(1281, 720, 641) == {"min_width": 641}     # 1/2 rounds up to 641: covers it
+    # Only a scale above 1/2 covers the input (7/8, 5/8): as dear as a full decode, so full.
+    assert reduced_size_request(640, 360, 512) == {}
+    assert reduced_size_request(960, 540, 512) == {}
+    assert reduced_size_request(1280, 720, 641) == {}
 
 
 @pytest.mark.parametrize(("size", "target", "expected"), [
@@ -47,6 +53,8 @@ def test_scale_request_covers_the_model_input() -> None:
     ((1920, 1080), 960, (960, 540)),
     ((1280, 720), 1280, (1280, 720)),
     ((1281, 719), 640, (641, 360)),     # odd sizes: libjpeg rounds up, still covers the input
+    ((640, 360), 512, (640, 360)),      # 7/8 would cover 512 but costs more than the full decode
+    ((1280, 720), 512, (640, 360)),
 ])
 def test_decoded_size(size: tuple[int, int], target: int, expected: tuple[int, int]) -> None:
     frame = decode_frame(jpeg(court_image(1, *size)), target)
