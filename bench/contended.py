@@ -12,7 +12,10 @@ Prints per model, then
 ``RESULT contended_age_p50_ms=<worst model's age p50> anchor=<its inference p50> ratio=<their quotient>``
 (worst = the highest p50 ratio).
 
-Run: ``.venv/bin/python -m bench.contended [--seconds 45] [--warmup-timeout 100]``
+``--config`` runs another configuration the same way (a variant of the default, to measure one
+setting against it in alternating runs).
+
+Run: ``.venv/bin/python -m bench.contended [--seconds 45] [--warmup-timeout 100] [--config FILE]``
 """
 
 from __future__ import annotations
@@ -49,11 +52,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _bench_config(tmp: Path) -> Path:
-    """The embedded default, unchanged but for fanout's and ingest's ports (free ones)."""
-    data = yaml.safe_load(EMBEDDED_CONFIG.read_text())
+def _bench_config(tmp: Path, source: Path) -> Path:
+    """``source`` (the embedded default unless told), unchanged but for fanout's, ingest's and analytics' ports (free ones)."""
+    data = yaml.safe_load(source.read_text())
     data.setdefault("fanout", {})["port"] = _free_port()
     data.setdefault("ingest", {})["port"] = _free_port()
+    if data.get("analytics") is not None:
+        data["analytics"]["port"] = port = _free_port()
+        data["fanout"]["analytics_url"] = f"http://127.0.0.1:{port}"
     path = tmp / "contended.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -87,9 +93,10 @@ class Observer:
         return all(self.seen[m] >= WARM_ANNOTATIONS for m in self.models)
 
 
-async def _run(seconds: float, warmup_timeout_s: float, ingest_nice: int = INGEST_NICE) -> Observer:
+async def _run(seconds: float, warmup_timeout_s: float, ingest_nice: int = INGEST_NICE,
+               source: Path = EMBEDDED_CONFIG) -> Observer:
     with tempfile.TemporaryDirectory() as tmp_dir, EmbeddedNats() as server:
-        path = _bench_config(Path(tmp_dir))
+        path = _bench_config(Path(tmp_dir), source)
         config = load_config(path)
         models = [m.name for m in config.models]
         env = {**os.environ, "COURTSIDE_NATS__URL": server.url, "COURTSIDE_LOG_LEVEL": "warning",
@@ -162,8 +169,11 @@ def main() -> None:
                         help="seconds to wait for every model's first annotations")
     parser.add_argument("--ingest-nice", type=int, default=INGEST_NICE,
                         help="ingest's nice increment (default: as courtside up runs it, supervisor.INGEST_NICE)")
+    parser.add_argument("--config", type=Path, default=EMBEDDED_CONFIG,
+                        help="the configuration to run (default: the embedded default of courtside up)")
     args = parser.parse_args()
-    observer = asyncio.run(_run(args.seconds, args.warmup_timeout, args.ingest_nice))
+    print(f"configuration: {args.config}", flush=True)
+    observer = asyncio.run(_run(args.seconds, args.warmup_timeout, args.ingest_nice, args.config))
     _report_stages(observer.stages)
     _report(observer.samples, args.seconds)
 
