@@ -21,6 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.app.up_harness import Up, running_up
+from tests.support.procs import alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -88,14 +89,7 @@ async def test_a_child_that_keeps_crashing_makes_up_give_up_with_a_clear_message
     text = up.log_text()
     assert "ingest crashed 3 times within 120 s (last: killed by SIGKILL); giving up and stopping Courtside" in text
     deadline = time.monotonic() + 5
-    while any(_alive(p) for p in family) and time.monotonic() < deadline:  # noqa: ASYNC110 - polls /proc
+    while any(alive(p) for p in family) and time.monotonic() < deadline:  # noqa: ASYNC110 - polls /proc
         await asyncio.sleep(0.05)
-    assert not [p for p in family if _alive(p)], "children outlived `courtside up` after it gave up"
+    assert not [p for p in family if alive(p)], "children outlived `courtside up` after it gave up"
 
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"

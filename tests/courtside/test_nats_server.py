@@ -12,16 +12,7 @@ import nats
 import pytest
 
 from courtside.nats_server import EmbeddedNats, NatsServerError, nats_server_binary
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); look at its state.
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().split(")")[-1].split()[0] != "Z"
+from tests.support.procs import alive
 
 
 def test_binary_comes_from_this_environment() -> None:
@@ -42,7 +33,7 @@ async def test_embedded_server_starts_with_jetstream_and_stops() -> None:
         await nc.close()
     finally:
         server.stop()
-    assert not _alive(pid)
+    assert not alive(pid)
 
 
 async def test_two_servers_get_distinct_ports() -> None:
@@ -60,13 +51,13 @@ def test_server_dies_with_its_parent_even_on_sigkill() -> None:
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
     child_pid = int(parent.stdout.readline())
-    assert _alive(child_pid)
+    assert alive(child_pid)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 5
-    while _alive(child_pid) and time.monotonic() < deadline:
+    while alive(child_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(child_pid), "nats-server outlived its killed parent"
+    assert not alive(child_pid), "nats-server outlived its killed parent"
 
 
 async def test_deliberate_close_is_not_logged_as_a_disconnect(nats_server: EmbeddedNats, caplog) -> None:  # type: ignore[no-untyped-def]

@@ -34,6 +34,7 @@ from nats.aio.msg import Msg
 from analytics.seed_calibration import DEMO_SCENE_SOURCE
 from courtside.court import model as court
 from tests.conftest import free_port
+from tests.support.procs import alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 #: Metres a player's mapped feet point may lie outside the court (the detector's box bottom error).
@@ -57,14 +58,6 @@ def _descendants(pid: int) -> set[int]:
                 found.add(child)
                 todo.append(child)
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 async def test_up_runs_the_embedded_default_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
@@ -111,9 +104,9 @@ async def test_up_runs_the_embedded_default_and_ctrl_c_stops_everything(tmp_path
         assert code == 0
         assert elapsed < 5.0, f"shutdown took {elapsed:.1f} s"
         deadline = time.monotonic() + 1
-        while any(_alive(p) for p in family) and time.monotonic() < deadline:  # noqa: ASYNC110 - polls /proc
+        while any(alive(p) for p in family) and time.monotonic() < deadline:  # noqa: ASYNC110 - polls /proc
             await asyncio.sleep(0.05)
-        assert not [p for p in family if _alive(p)], "processes outlived `courtside up`"
+        assert not [p for p in family if alive(p)], "processes outlived `courtside up`"
     finally:
         if up.poll() is None:
             up.kill()
