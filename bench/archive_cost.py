@@ -41,7 +41,7 @@ from pathlib import Path
 import nats
 from courtside_contracts.clips import SegmentMessage
 
-from bench.common import court_clip
+from bench.common import court_clip, proc_cpu_s
 from courtside.config import parse_config
 from courtside.nats_server import EmbeddedNats
 from fanout.archive import layout, sidecar
@@ -56,13 +56,6 @@ from ingest.recording.shipper import build_message
 from ingest.recording.spool import Spool, SpoolLimits
 from ingest.recording.whip_recorder import H264Relay, OnceEncoder, WhipRecordingStats
 from ingest.service import IngestService
-
-
-def _proc_cpu_s(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def service_run(server: EmbeddedNats, urls: list[str], seconds: float, work: Path,
@@ -81,9 +74,9 @@ async def service_run(server: EmbeddedNats, urls: list[str], seconds: float, wor
     await service.start()
     try:
         await asyncio.sleep(2.0)  # warm-up: connect, first segment opened
-        cpu0, srv0 = time.process_time(), _proc_cpu_s(server.pid)
+        cpu0, srv0 = time.process_time(), proc_cpu_s(server.pid)
         await asyncio.sleep(seconds)
-        cpu, srv = time.process_time() - cpu0, _proc_cpu_s(server.pid) - srv0
+        cpu, srv = time.process_time() - cpu0, proc_cpu_s(server.pid) - srv0
     finally:
         await service.stop()
         if task is not None:

@@ -61,8 +61,10 @@ def result_line(metric: str, value: float, anchor: float, ratio: float) -> str:
     return f"RESULT {metric}={value:.4g} anchor={anchor:.4g} ratio={ratio:.4g}"
 
 
-def _proc_cpu_s(pid: int | str) -> float:
-    """User + system CPU seconds of process ``pid`` so far (0.0 once it has gone)."""
+def proc_cpu_s(pid: int | str | None) -> float:
+    """User + system CPU seconds of process ``pid`` so far (0.0 for None, or once it has gone)."""
+    if pid is None:
+        return 0.0
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
@@ -113,14 +115,14 @@ class CpuSample:
     def start(self) -> None:
         pids = [os.getpid(), *_children()]
         self._names = {pid: ("bench (observer)" if pid == os.getpid() else _proc_name(pid)) for pid in pids}
-        self._start = {pid: _proc_cpu_s(pid) for pid in pids}
+        self._start = {pid: proc_cpu_s(pid) for pid in pids}
         self._machine = _machine_jiffies()
         self._wall = time.monotonic()
 
     def stop(self) -> dict[str, float]:
         """Cores used per process over the window (CPU seconds / wall seconds)."""
         wall = max(1e-9, time.monotonic() - self._wall)
-        self.cores_used = {self._names[pid]: (_proc_cpu_s(pid) - begin) / wall for pid, begin in self._start.items()}
+        self.cores_used = {self._names[pid]: (proc_cpu_s(pid) - begin) / wall for pid, begin in self._start.items()}
         busy, total = _machine_jiffies()
         self.machine_busy = (busy - self._machine[0]) / max(1, total - self._machine[1]) * (os.cpu_count() or 1)
         return self.cores_used

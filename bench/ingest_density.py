@@ -39,6 +39,7 @@ import cv2
 import nats
 import simplejpeg
 
+from bench.common import proc_cpu_s
 from courtside.config import parse_config
 from courtside.nats_server import EmbeddedNats
 from ingest.av_source import configure_decoder
@@ -128,14 +129,6 @@ def ffmpeg_decode(path: Path, frames: int) -> float | None:
     return frames / cpu
 
 
-def _proc_cpu_s(pid: int | None) -> float:
-    """CPU seconds (user + system) used so far by process ``pid`` (Linux /proc)."""
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def ingest_run(server: EmbeddedNats, path: Path, cameras: int, seconds: float,
                      max_side: int) -> tuple[float, float, float, float]:
     """Run the service; returns (frames per CPU-second, published fps, nats-server CPU per frame ms,
@@ -151,13 +144,13 @@ async def ingest_run(server: EmbeddedNats, path: Path, cameras: int, seconds: fl
     try:
         await asyncio.sleep(1.5)  # warm-up: open files, first frames, steady pacing
         frames0 = sum(s.frames for s in service.snapshots())
-        cpu0, wall0, srv0 = time.process_time(), time.monotonic(), _proc_cpu_s(server.pid)
+        cpu0, wall0, srv0 = time.process_time(), time.monotonic(), proc_cpu_s(server.pid)
         loop0 = time.thread_time()  # this thread runs the event loop: publishing, heartbeat, HTTP
         await asyncio.sleep(seconds)
         frames = sum(s.frames for s in service.snapshots()) - frames0
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
         loop_cpu = time.thread_time() - loop0
-        srv = _proc_cpu_s(server.pid) - srv0
+        srv = proc_cpu_s(server.pid) - srv0
     finally:
         await service.stop()
         await nc.close()
