@@ -9,6 +9,7 @@ video; a reconciler task applies demand changes one at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -115,10 +116,8 @@ class NatsBridge:
             self._reconciler.cancel()
             await asyncio.gather(self._reconciler, return_exceptions=True)
         for sub in [*self._subs, *self._frame_subs.values()]:
-            try:
+            with contextlib.suppress(NatsError):  # connection already closed: the subscription is gone anyway
                 await sub.unsubscribe()
-            except NatsError:
-                pass  # connection already closed: the subscription is gone anyway
         self._subs.clear()
         self._frame_subs.clear()
 

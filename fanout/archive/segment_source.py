@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 
 from courtside_contracts.subjects import SEGMENTS_BUCKET
@@ -56,10 +57,8 @@ async def read_segment(nc: NATS, name: str, bucket: str = SEGMENTS_BUCKET) -> by
                 raise SegmentUnreadable(f"{name}: chunk {len(parts)} of {want} not delivered ({exc!r:.80})") from None
             parts.extend(m.data for m in msgs)
     finally:
-        try:
+        with contextlib.suppress(NatsError):
             await sub.unsubscribe()
-        except NatsError:
-            pass
     data = b"".join(parts)
     if info.size is not None and len(data) != info.size:
         raise SegmentUnreadable(f"{name}: {len(data)} bytes read, the store says {info.size}")

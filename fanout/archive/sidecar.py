@@ -16,6 +16,7 @@ is archived within an inference latency), or at the segment's end plus ``grace_s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -135,8 +136,6 @@ async def read_annotations(nc: NATS, segment: SegmentMessage, grace_s: float,
             # archived long after its end, still gets every annotation stored for it).
             done = done or caught_up(newest, last_ts) or (pending == 0 and clock() >= stop_ns)
     finally:
-        try:
+        with contextlib.suppress(NatsError):
             await sub.unsubscribe()
-        except NatsError:
-            pass
     return select(segment, raws)
