@@ -31,6 +31,8 @@ STAGES = read_stages(DOCKERFILE)
 TARGETS = final_targets(STAGES)
 HADOLINT = Path(sys.executable).parent / "hadolint"
 #: Packages that make a final image a build machine (they may appear in builder stages only).
+#: What every venv stage runs to make /opt/venv from its lock (deploy/docker/Dockerfile, lock-tools).
+VENV_FROM_LOCK = "venv-from-lock"
 BUILD_TOOLS = ("gcc", "g++", "build-essential", "make", "cmake", "clang", "ninja-build", "python3-dev", "libc6-dev")
 
 
@@ -49,18 +51,26 @@ def test_hadolint_is_clean(path: Path) -> None:
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 
+def test_venv_from_lock_installs_one_hashed_lock_and_checks_it() -> None:
+    """The one command that makes /opt/venv (defined in lock-tools, run by every venv stage)."""
+    runs = " ".join(STAGES["lock-tools"].args("RUN"))
+    assert f"> /usr/local/bin/{VENV_FROM_LOCK}" in runs and "'python3 -m venv /opt/venv'" in runs
+    assert """'pip install --require-hashes --no-deps -r "/src/requirements/locks/$1.txt" ${2:+-r "$2"}'""" in runs
+    assert """'python /src/scripts/check_env "$1"'""" in runs and "'set -eu'" in runs
+
+
 def _venv_stage(target: str) -> Stage:
     stages = [STAGES[f] for s in chain(STAGES, target) for f in copy_from(s) if f in STAGES]
-    venvs = [s for s in stages if any("/opt/venv" in a for a in s.args("RUN"))]
+    venvs = [s for s in stages if any(VENV_FROM_LOCK in a for a in s.args("RUN"))]
     assert len(venvs) == 1, f"{target}: copies /opt/venv from exactly one builder stage, not {[s.name for s in venvs]}"
     return venvs[0]
 
 
 def _lock_of(stage: Stage) -> str:
-    runs = " ".join(stage.args("RUN"))
-    locks: list[str] = re.findall(r"pip install --require-hashes --no-deps -r /src/requirements/locks/([\w-]+)\.txt", runs)
-    assert len(locks) == 1, f"{stage.name}: must install exactly one lock with --require-hashes --no-deps"
-    assert f"check_env {locks[0]}" in runs, f"{stage.name}: must run scripts/check_env {locks[0]}"
+    locks: list[str] = re.findall(rf"\b{VENV_FROM_LOCK} ([\w-]+)", " ".join(stage.args("RUN")))
+    assert len(locks) == 1, f"{stage.name}: must run {VENV_FROM_LOCK} with exactly one lock"
+    copies = " ".join(stage.args("COPY"))
+    assert f"requirements/locks/{locks[0]}.txt" in copies, f"{stage.name}: must copy the lock it installs"
     return locks[0]
 
 
