@@ -9,6 +9,11 @@ Two ways to feed a consumer (:func:`feed`):
   last one's annotation arrives: nothing is dropped, but each frame pays a full NATS and
   JSON round trip in series with the model, so a fast model never reaches its direct rate.
 
+Either runs on the caller's event loop and connection (:func:`feed`), or in a camera process of
+its own (:func:`feed_from_process`: ``python -m bench.paced_camera``, its own interpreter and NATS
+connection, as ingest is), so that a camera publishing hundreds of 720p JPEGs a second does not
+share the measured consumer's event loop and GIL.
+
 Imports the standard library, nats-py and the contracts only: ``bench/backends`` runs it in
 every backend's own environment (``bench/common`` needs PyAV, which they lack).
 """
@@ -17,14 +22,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
+import nats
 from courtside_contracts.headers import FrameMeta
 from courtside_contracts.subjects import annotations_filter, frames_subject
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +130,53 @@ async def feed(nc: NATS, camera: str, model: str, jpegs: Sequence[bytes], size: 
     return Feed(fps=measure / (finished - started), latencies_s=tuple(latencies),
                 objects=sum(objects) / len(objects), published=published,
                 skipped=last_seq + 1 - received, offered_fps=offered_fps)
+
+
+async def feed_from_process(url: str, camera: str, model: str, frames_dir: Path, size: tuple[int, int], *,
+                            measure: int, offered_fps: float | None, warmup: int = 5, timeout_s: float = 600.0,
+                            python: str = sys.executable) -> Feed:
+    """:func:`feed` run by a camera process of its own (``python -m bench.paced_camera``, its own
+    interpreter and NATS connection to ``url``), publishing the ``*.jpg`` files of ``frames_dir``
+    in name order: a real camera (ingest) never shares the consumer's event loop or GIL, and at a
+    few hundred frames a second an in-process camera's publishing and annotation parsing is work
+    the consumer's process pays for. The consumer must already be ready.
+    """
+    spec = {"url": url, "camera": camera, "model": model, "frames": str(frames_dir), "size": list(size),
+            "measure": measure, "offered_fps": offered_fps, "warmup": warmup, "timeout_s": timeout_s}
+    proc = await asyncio.create_subprocess_exec(python, "-m", "bench.paced_camera", json.dumps(spec), cwd=REPO,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout_s + 60)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise RuntimeError(f"the camera process failed ({proc.returncode}): {err.decode(errors='replace')[-600:]}")
+    got = json.loads(out.decode().strip().splitlines()[-1])
+    return Feed(**{**got, "latencies_s": tuple(got["latencies_s"])})
+
+
+async def _camera_process(spec: dict[str, Any], jpegs: list[bytes]) -> Feed:
+    nc = await nats.connect(spec["url"])
+    try:
+        return await feed(nc, spec["camera"], spec["model"], jpegs, (spec["size"][0], spec["size"][1]),
+                          measure=spec["measure"], offered_fps=spec["offered_fps"], warmup=spec["warmup"],
+                          timeout_s=spec["timeout_s"])
+    finally:
+        await nc.close()
+
+
+def main(argv: list[str]) -> None:
+    """The camera process of :func:`feed_from_process`: one JSON spec in, the :class:`Feed` as JSON out."""
+    if len(argv) != 1:
+        raise SystemExit("usage: python -m bench.paced_camera '<json spec>' (see feed_from_process)")
+    spec = json.loads(argv[0])
+    jpegs = [p.read_bytes() for p in sorted(Path(spec["frames"]).glob("*.jpg"))]
+    if not jpegs:
+        raise SystemExit(f"no *.jpg in {spec['frames']}")
+    print(json.dumps(asdict(asyncio.run(_camera_process(spec, jpegs)))))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -23,8 +23,9 @@ import simplejpeg
 from courtside_contracts.annotations import DetectedObject
 from nats.aio.client import Client as NATS
 
-from bench.paced_camera import Feed, feed
+from bench.paced_camera import Feed, feed, feed_from_process
 from courtside.config import ModelConfig
+from courtside.nats_server import EmbeddedNats
 from inference.backends.base import Runner
 from inference.runtime.consumer import InferenceConsumer
 
@@ -92,6 +93,29 @@ async def test_live_camera_faster_than_the_model_drops_frames_and_serves_the_mod
     assert got.skipped > got.published / 3, got  # two of three frames have no model time left
     assert 0.5 / MODEL_S < got.fps <= 1.1 / MODEL_S, got  # the model's rate, never the camera's
     assert min(got.latencies_s) >= MODEL_S
+
+
+@pytest.mark.timeout(120)
+async def test_a_camera_process_of_its_own_feeds_the_same_way(nats_server: EmbeddedNats, nc: NATS,
+                                                              tmp_path: Path) -> None:
+    """feed_from_process: the camera in its own interpreter and connection, the Feed back as JSON."""
+    for n, data in enumerate(frames(4)):
+        (tmp_path / f"{n:04d}.jpg").write_bytes(data)
+    async with serving(nc, "own"):
+        closed = await feed_from_process(nats_server.url, "own", "sleep", tmp_path, SIZE, measure=6,
+                                         offered_fps=None, warmup=2, timeout_s=60)
+        live = await feed_from_process(nats_server.url, "own", "sleep", tmp_path, SIZE, measure=20,
+                                       offered_fps=3 / MODEL_S, warmup=3, timeout_s=60)
+    assert closed.published == 8 and closed.skipped == 0 and len(closed.latencies_s) == 6
+    assert min(closed.latencies_s) >= MODEL_S and closed.objects == 1.0
+    assert live.offered_fps == 3 / MODEL_S and live.skipped > 0 and len(live.latencies_s) == 20
+    assert 0.5 / MODEL_S < live.fps <= 1.1 / MODEL_S, live
+
+
+async def test_a_camera_process_reports_its_failure(nats_server: EmbeddedNats, tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="camera process failed"):
+        await feed_from_process(nats_server.url, "c", "m", tmp_path, SIZE, measure=1, offered_fps=None,
+                                timeout_s=30)
 
 
 async def test_refuses_a_feed_that_measures_nothing(nc: NATS) -> None:
