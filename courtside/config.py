@@ -141,6 +141,11 @@ class ModelConfig(_Strict):
         "auto", description="auto: decode JPEGs at the smallest libjpeg scale (M/8) whose long side still "
         "covers the model input (1280x720 -> 640x360 for imgsz 640), for models that resize to imgsz anyway; "
         "in full when only a scale above 1/2 would cover it (those cost as much as a full decode); full: every pixel")
+    decode_ahead: bool = Field(
+        True, description="true: decode the next batch's JPEGs in a decode thread while the model still runs "
+        "the current one (hides decode behind a busy model); false: take frames only when the model is idle and "
+        "decode them in the model's thread just before it runs them (one thread hop less per batch, and no frame "
+        "decoded that a newer one supersedes while the model is busy): for a fast model that is mostly idle")
     conf: float = Field(0.25, ge=0, le=1)
     iou: float = Field(0.7, ge=0, le=1)
     classes: list[int] | None = None

@@ -20,10 +20,12 @@ can start on it is dropped on arrival or when the batch is taken, never decoded.
 ``infer.<model>``; stateful runners (``runner.stateful``, e.g. tracking) subscribe
 without it and serve only the cameras they own (:mod:`inference.runtime.camera_ownership`).
 Annotations are built and sent by :mod:`inference.runtime.annotation_publisher`.
-With ``decode_ahead=False`` there is no decode thread: frames are taken only when the model is
-idle and decoded in its thread just before it runs them (one thread hop less per batch, nothing
-decoded while the model is busy; measured no different beyond the noise on the loaded 2-core
-machine, see docs/benchmarks.md, so decoding ahead stays the default).
+With ``decode_ahead`` false (``ModelConfig.decode_ahead``) there is no decode thread: frames are
+taken only when the model is idle and decoded in its thread just before it runs them (one thread
+hop less per batch, nothing decoded while the model is busy). In ``bench/contended`` on the loaded
+2-core machine it cut yolo's receipt -> model start from 3.9 to 0.75 ms, but its model time rose
+as much (13.7 -> 16.6-19.9 ms), so the age did not measurably improve and decoding ahead stays the
+default (docs/benchmarks.md, "contended: court-1 at 640").
 
 Latency fields (ms): ``queue`` = receipt -> model start (includes decode), ``infer`` = model time of
 the batch (decode excluded), ``total`` = capture ``ts`` -> publish (wall clock,
@@ -95,7 +97,7 @@ class InferenceConsumer:
 
     def __init__(self, model: ModelConfig, runner: Runner, nc: NATS, cameras: list[str] | None = None,
                  instance: str | None = None, *, heartbeat_interval_s: float | None = None,
-                 decode_ahead: bool = True) -> None:
+                 decode_ahead: bool | None = None) -> None:
         self.model = model
         self.runner = runner
         self.nc = nc
@@ -118,7 +120,8 @@ class InferenceConsumer:
         #: True: decode the next batch in its own thread while the model runs (see the module doc);
         #: False: take frames only when the model is idle and decode them in the model's thread, just
         #: before it runs them (one thread hop less per batch; no decode while the model is busy).
-        self._decode_ahead = decode_ahead
+        #: ``decode_ahead`` None = the model's setting (``ModelConfig.decode_ahead``).
+        self._decode_ahead = model.decode_ahead if decode_ahead is None else decode_ahead
         self._decoder: BlockingWorker[list[bytes], Decoded] = BlockingWorker(
             f"decode-{model.name}", lambda jpegs: decode_batch(jpegs, min_long_side))
         self._inferrer: BlockingWorker[tuple[Decoded | list[bytes], list[FrameRef], list[str]],

@@ -1,5 +1,5 @@
-"""The consumer's in-model-thread decode (``decode_ahead=False``): frames are taken only when the
-model is idle and decoded in the model's own thread, just before it runs them.
+"""The consumer's in-model-thread decode (``ModelConfig.decode_ahead: false``): frames are taken only when
+the model is idle and decoded in the model's own thread, just before it runs them.
 
 A real nats-server. What must hold: every frame is decoded at the scale the runner asked for
 and its results mapped to the published frame; no separate decode thread runs; while the model
@@ -47,9 +47,10 @@ class RecordingRunner(Runner):
 
 async def test_frames_are_decoded_in_the_model_thread_only_when_it_is_idle(nc: NATS) -> None:
     cameras = [f"cam-{i}" for i in range(4)]
-    config = ModelConfig(name="rec", backend="rec", batch=1, max_wait_ms=0, max_age_ms=2000, cameras=cameras)
+    config = ModelConfig(name="rec", backend="rec", batch=1, max_wait_ms=0, max_age_ms=2000, cameras=cameras,
+                         decode_ahead=False)
     runner = RecordingRunner()
-    consumer = InferenceConsumer(config, runner, nc, instance="rec-1", decode_ahead=False)
+    consumer = InferenceConsumer(config, runner, nc, instance="rec-1")
     data = jpeg(court_image(5, 1280, 720))
     sent = 0
     async with collecting(nc, "rec") as got, running(consumer):
@@ -74,3 +75,17 @@ async def test_frames_are_decoded_in_the_model_thread_only_when_it_is_idle(nc: N
     box = first.objects[0].box
     assert abs(box[0] - 320) < 2 and abs(box[2] - 640) < 2, box  # mapped back to the published pixels
     assert all(a.latency.queue > 0 for a in got.items)
+
+
+async def test_by_default_the_next_batch_is_decoded_in_its_own_thread(nc: NATS) -> None:
+    config = ModelConfig(name="rec", backend="rec", batch=1, max_wait_ms=0, max_age_ms=2000, cameras=["cam-0"])
+    assert config.decode_ahead, "decoding ahead is the default"
+    runner = RecordingRunner()
+    data = jpeg(court_image(5, 1280, 720))
+    async with collecting(nc, "rec") as got, running(InferenceConsumer(config, runner, nc, instance="rec-2")):
+        assert any(t.name == "decode-rec" for t in threading.enumerate())
+        for seq in range(1, 4):
+            await publish_frame(nc, "cam-0", seq, data, 1280, 720)
+            await got.wait_for(seq, timeout_s=20)
+    assert {name for name, _ in runner.calls} == {"infer-rec"}
+    assert {shape for _, shape in runner.calls} == {(180, 320, 3)}
