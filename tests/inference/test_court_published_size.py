@@ -26,6 +26,7 @@ from courtside.app.cli import EMBEDDED_CONFIG
 from courtside.config import load_config
 from courtside.sim.boxes import PLAYER, Box, boxes_from_labels
 from inference.backends import create_runner
+from inference.backends.ball.runner import BallRunner
 from inference.backends.base import FrameRef, Runner
 from inference.runtime.processing import FrameDone, decode_batch, infer_batch
 from ingest import demo_scene
@@ -79,8 +80,9 @@ def _published(frames: list[av.VideoFrame], max_side: int) -> Iterator[tuple[byt
 
 def _run(runner: Runner, frames: list[av.VideoFrame], max_side: int) -> list[FrameDone]:
     """Each published frame through the consumer's decode and model stages, one at a time, in order."""
-    clock = iter(range(10_000))
-    runner.clock = lambda: next(clock) / 15.0  # type: ignore[attr-defined]  # the ball tracker's arrival clock
+    if isinstance(runner, BallRunner):  # its tracker stamps frames on arrival: a 15 fps clock, as published
+        clock = iter(range(10_000))
+        runner.clock = lambda: next(clock) / 15.0
     done = []
     for seq, (jpeg, width, height) in enumerate(_published(frames, max_side), start=1):
         outcome = infer_batch(runner, decode_batch([jpeg], runner.input_size),
