@@ -20,8 +20,8 @@ What each service needs (from the code that publishes and subscribes):
 Each service may use only the JetStream API of the streams it works with (:func:`jetstream_api`,
 the one place that maps a use to ``$JS.API`` subjects): ingest creates ``CLIPS`` and the segment
 object store ``OBJ_segments``; an inference consumer creates ``ANNOTATIONS``; fanout consumes
-``CLIPS`` (the archiver), reads ``ANNOTATIONS`` for a segment's sidecar and reads and deletes
-segment objects; analytics creates, reads and watches the ``KV_calibration`` bucket. Nobody may
+``CLIPS`` (the archiver), reads ``ANNOTATIONS`` for a segment's sidecar, reads (never writes) the
+``KV_calibration`` bucket for the sidecar's header and reads and deletes segment objects; analytics creates, reads and watches the ``KV_calibration`` bucket. Nobody may
 delete a stream, list streams or touch a stream outside its own. Every service receives replies on
 ``_INBOX.>``.
 """
@@ -107,6 +107,7 @@ PERMISSIONS: Mapping[str, Permissions] = {
         publish=(f"{STATUS_PREFIX}.{SERVICE_FANOUT}.*", f"{RECORDING_PREFIX}.flush.*", "$JS.ACK.>", _SEGMENTS,
                  *jetstream_api(CLIPS_STREAM, create=True, consume=True),
                  *jetstream_api(ANNOTATIONS_STREAM, consume=True),
+                 *jetstream_api(_KV_CALIBRATION, get=True),
                  *jetstream_api(_OBJ_SEGMENTS, consume=True, get=True, purge=True)),
         subscribe=(f"{ANNOTATIONS_PREFIX}.*.*", f"{ANALYTICS_PREFIX}.*", f"{FRAMES_PREFIX}.*", f"{STATUS_PREFIX}.*.*",
                    _INBOX)),

@@ -6,7 +6,9 @@ archived (a redelivery after a crash or a lost ack) verify it and stop there -> 
 its bytes from the object store (pull consumer) -> refuse bytes whose size, CRC-32C or
 fMP4 structure is wrong (reported, terminated, never archived as if whole) -> read its
 annotations (until every model answered past its last frame, at most
-``annotation_grace_s`` after its end) and build the sidecar -> create both objects once, the sidecar first (``if_generation_match=0``; an existing one with
+``annotation_grace_s`` after its end) and the camera's calibration (key-value bucket, read
+only; unreadable: counted, logged once per change, the header says null) and build the
+sidecar -> create both objects once, the sidecar first (``if_generation_match=0``; an existing one with
 the same checksum counts as done) -> ack -> free the object store's copy.
 
 An unreachable archive is retried with a capped, jittered backoff; the message stays
@@ -24,6 +26,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from courtside_contracts import clips
 from courtside_contracts.clips import SegmentMessage
@@ -38,7 +41,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from courtside.config import ArchiveConfig
 from courtside.kit.cancel import raise_if_cancelled
 from courtside.natsio import NatsUnavailable, ensure_stream
-from fanout.archive import layout, sidecar
+from fanout.archive import calibration, layout, sidecar
 from fanout.archive.segment_source import SegmentMissing, SegmentUnreadable, delete_segment, read_segment
 from fanout.archive.store import (
     ArchiveConflict,
@@ -68,6 +71,8 @@ class ArchiverStats:
     corrupt: int = 0
     missing: int = 0
     malformed: int = 0
+    #: Segments archived with a null calibration because the camera's could not be read.
+    calibration_unreadable: int = 0
     retries: int = 0
     bytes: int = 0
     last_error: str = ""
@@ -93,6 +98,7 @@ class Archiver:
         self._backoff_cap_s = backoff_cap_s
         self._attempt = 0
         self._failing = ""
+        self._calibration_failing: dict[str, str] = {}  # camera -> why its calibration is unreadable
 
     def _delay(self) -> float:
         """Full-jitter exponential backoff, capped at ``backoff_cap_s``."""
@@ -196,13 +202,14 @@ class Archiver:
                                                          self._clock)
         except (NatsError, asyncio.TimeoutError) as exc:
             raise RetryLater(f"reading annotations of {segment.segment_id}: {exc}") from None
+        court = await self._calibration(segment.camera)
         metadata = {"camera": segment.camera, "segment_id": segment.segment_id,
                     "start_ns": str(segment.start_ns), "end_ns": str(segment.end_ns),
                     "codec": segment.codec, "models": sidecar.model_names(annotations)}
         # The sidecar goes first: an archived .mp4 always has its sidecar beside it, so a
         # reader (replay, export, a test) that sees the video never finds it half-archived.
         try:
-            await self._put(side_key, sidecar.build(segment, annotations), "application/x-ndjson", metadata)
+            await self._put(side_key, sidecar.build(segment, annotations, court), "application/x-ndjson", metadata)
         except ArchiveConflict:  # rebuilt after the stream aged out some annotations: keep the first
             log.info("%s: sidecar of %s already archived (kept as it is)", segment.camera, segment.segment_id)
         try:
@@ -213,6 +220,19 @@ class Archiver:
         self.stats.archived += 1
         self.stats.bytes += len(data)
         await self._done(segment, msg)
+
+    async def _calibration(self, camera: str) -> dict[str, Any] | None:
+        """The header's calibration of ``camera``; an unreadable one is counted and the header says null."""
+        found = await calibration.read_calibration(self._nc, camera)
+        if not isinstance(found, calibration.Unreadable):
+            if self._calibration_failing.pop(camera, None) is not None:
+                log.info("%s: calibration readable again for the sidecars", camera)
+            return found
+        self.stats.calibration_unreadable += 1
+        if self._calibration_failing.get(camera) != found.why:
+            log.warning("%s: sidecars archived without the calibration: %s", camera, found.why)
+            self._calibration_failing[camera] = found.why
+        return None
 
     def _check(self, segment: SegmentMessage, data: bytes) -> list[str]:
         issues = clips.segment_problems(data)

@@ -1,11 +1,16 @@
 """The annotation sidecar of a segment: one JSON line per annotation, after a header line.
 
 Header: ``{"type": "header", "v": 1, "segment": <segment message, with its seq/pts/ts
-index>, "models": [{"name", "version", "weights"}], "annotations": N}``. Then every
-annotation of the camera whose ``ts`` falls in [start_ns, end_ns) or is a frame of
-the index, sorted by (ts, model), each once: the bytes are the same however often
-the sidecar is rebuilt from the same annotations (a rebuild that found more keeps the
-first: the archive never overwrites).
+index>, "models": [{"name", "version", "weights"}], "annotations": N, "calibration":
+{"revision": R, "record": <CalibrationRecord>} | null}``. ``calibration`` is the camera's
+court calibration current in the key-value bucket when the segment was archived
+(:mod:`fanout.archive.calibration`; ``revision`` is its version), null when the camera has
+none or it could not be read; sidecars written before it have no such key (readers take
+its absence as "not recorded"). Then every annotation of the camera whose ``ts`` falls in
+[start_ns, end_ns) or is a frame of the index, sorted by (ts, model), each once: the bytes
+are the same however often the sidecar is rebuilt from the same annotations and the same
+calibration revision (a rebuild that found more keeps the first: the archive never
+overwrites).
 
 :func:`read_annotations` reads them from the ``ANNOTATIONS`` stream with an ephemeral
 pull consumer that starts by time a little before the segment, and stops as soon as
@@ -60,13 +65,14 @@ def select(segment: SegmentMessage, raws: Iterable[bytes]) -> list[dict[str, Any
     return out
 
 
-def build(segment: SegmentMessage, annotations: list[dict[str, Any]]) -> bytes:
-    """The sidecar's bytes."""
+def build(segment: SegmentMessage, annotations: list[dict[str, Any]],
+          calibration: dict[str, Any] | None = None) -> bytes:
+    """The sidecar's bytes; ``calibration``: the header's value (module docstring), None for none."""
     models = sorted({(str(a["model"]), str(a.get("model_version", "")), str(a.get("weights", "")))
                      for a in annotations})
     header = {"type": "header", "v": 1, "segment": segment.to_dict(),
               "models": [{"name": n, "version": v, "weights": w} for n, v, w in models],
-              "annotations": len(annotations)}
+              "annotations": len(annotations), "calibration": calibration}
     lines = [json.dumps(header, separators=(",", ":"), sort_keys=True)]
     lines += [json.dumps(a, separators=(",", ":"), sort_keys=True) for a in annotations]
     return ("\n".join(lines) + "\n").encode()
