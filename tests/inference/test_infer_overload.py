@@ -56,7 +56,10 @@ async def test_30fps_into_5fps_model_keeps_latency_and_memory_bounded(nc: NATS) 
     totals = sorted(a.latency.total for a in measured)
     p99 = totals[int(0.99 * (len(totals) - 1))]
     assert len(measured) >= 40, f"only {len(measured)} annotations at ~5 fps over 12 s"
-    assert p99 < 2 * MODEL_S * 1000, f"p99 latency {p99:.0f} ms >= 2x model time"
+    # Newest-frame-wins: a frame waits at most one model run, then runs: < 2x model time plus the
+    # scheduling of a loaded 2-core CI machine (200 ms). A queue would hold frames up to max_age_ms
+    # (1000 ms) and run them late: p99 well over 1 s.
+    assert p99 < 2 * MODEL_S * 1000 + 200, f"p99 latency {p99:.0f} ms >= 2x model time + 200 ms"
     beat = consumer.heartbeat().models["slow"]
     assert beat["dropped"] >= seq * 0.6, "the excess frames must be dropped and counted"
     assert len(consumer.slots) <= 1
