@@ -10,7 +10,9 @@
 # holding requirements/locks/mmpose.txt (so against the locked torch, by hash) plus ninja, removed
 # afterwards. A build that fails or is interrupted leaves no partial wheel in the cache; the
 # wheel's sha256 is written beside it (setup_env.sh installs it by that hash).
-# COURTSIDE_PYTHON picks the interpreter; MAX_JOBS the parallel compiles (default: the cores).
+# COURTSIDE_PYTHON picks the interpreter; MAX_JOBS the parallel compiles (default: the cores);
+# COURTSIDE_WHEEL_SEED a folder of wheels compiled before, copied in by hash instead of compiling
+# (the mmpose image build seeds from this machine's cache: cached_wheel.sh, deploy/buildah/build).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 lock="$here/../../../requirements/locks/mmpose.txt"
