@@ -120,7 +120,7 @@ def test_after_a_pause_longer_than_a_bridge_the_track_starts_afresh() -> None:
     # No frames for 5 s (a stalled camera): the old flight says nothing, a weak peak is not the ball...
     assert not t.update([Candidate(*ball(5.0 / 30), 0.3)], 5.0).visible
     # ...and a ball seen well starts a new track there.
-    est = t.update([Candidate(200, 100, 0.55)], 5.05)
+    est = t.update([Candidate(200, 100, 0.65)], 5.05)
     assert (est.x, est.y, est.bridged) == (200, 100, False) and len(t.trail) == 1
 
 
@@ -129,14 +129,14 @@ def test_a_slow_ball_that_vanishes_is_carried_on_a_line_for_rest_bridge_s() -> N
         return 300.0 + 24.0 * t, 180.0 - 6.0 * t
 
     params = TrackerParams(rest_speed_px_s=60.0, rest_bridge_s=1.0)
-    t, plain = BallTracker(params, frame_px=FRAME), BallTracker(TrackerParams(), frame_px=FRAME)
+    t, plain = BallTracker(params, frame_px=FRAME), BallTracker(TrackerParams(rest_bridge_s=0.0), frame_px=FRAME)
     for i in range(8):
         for tr in (t, plain):
             tr.update([Candidate(*held(i / 30), 0.8)], i / 30)
     for i in range(8, 8 + 27):  # hidden behind the server for 0.9 s
         est = t.update([], i / 30)
         assert est.bridged and math.dist((est.x, est.y), held(i / 30)) < 1.0
-        assert plain.update([], i / 30).visible == (i / 30 - 7 / 30 <= TrackerParams().bridge_s)
+        assert plain.update([], i / 30).visible == (i / 30 - 7 / 30 <= plain.params.bridge_s)
     assert not t.update([], 8 / 30 + 1.0).visible
     # A fast ball is not a resting one: it is bridged for bridge_s only.
     fast = BallTracker(params, frame_px=FRAME)
