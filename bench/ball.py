@@ -62,13 +62,14 @@ def direct_fps(runner: Runner, jpegs: list[bytes], camera: str, size: tuple[int,
 
 async def consumer_fps(url: str, config: ModelConfig, runner: Runner, frames_dir: Path, jpegs: list[bytes],
                        size: tuple[int, int], offered_fps: float | None, *, camera_process: bool = True,
-                       warmup: int = 5) -> float:
+                       decode_ahead: bool = True, warmup: int = 5) -> float:
     """Annotations per second for one camera behind a real nats-server, fed by
     :mod:`bench.paced_camera` (from a camera process of its own unless ``camera_process`` is
     False): ``offered_fps`` set, a camera faster than the model (live, newest frame whenever
-    the consumer is free); ``None``, one frame in flight (closed loop)."""
+    the consumer is free); ``None``, one frame in flight (closed loop). ``decode_ahead``: the
+    consumer's (False: each JPEG decoded in the model thread just before it runs, no decode thread)."""
     nc = await nats.connect(url)
-    consumer = InferenceConsumer(config, runner, nc, cameras=["court-1"], instance="bench")
+    consumer = InferenceConsumer(config, runner, nc, cameras=["court-1"], instance="bench", decode_ahead=decode_ahead)
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     while consumer.state.value != "ready":  # noqa: ASYNC110 - polls plain state
@@ -100,6 +101,9 @@ async def main() -> None:
     parser.add_argument("--camera", choices=("process", "inline"), default="process",
                         help="process: the camera in a process of its own (as ingest is); inline: on the "
                         "consumer's event loop and connection (what this bench did before)")
+    parser.add_argument("--no-decode-ahead", action="store_true",
+                        help="the consumer decodes each JPEG in the model thread (no decode thread competing with "
+                        "the model's threads for the cores)")
     parser.add_argument("--runtimes", default="torch,onnx", help="comma-separated: torch, onnx (the RESULT line "
                         "needs onnx)")
     args = parser.parse_args()
@@ -143,10 +147,12 @@ async def main() -> None:
                                                       min_long_side))
                     runner.reset("court-1")
                     consumer.append(await consumer_fps(server.url, config, runner, frames_dir, jpegs, size,
-                                                       args.offer * direct[-1], camera_process=camera_process))
+                                                       args.offer * direct[-1], camera_process=camera_process,
+                                                       decode_ahead=not args.no_decode_ahead))
                     runner.reset("court-1")
                     serial.append(await consumer_fps(server.url, config, runner, frames_dir, jpegs, size, None,
-                                                     camera_process=camera_process))
+                                                     camera_process=camera_process,
+                                                     decode_ahead=not args.no_decode_ahead))
                     print(f"{model_size} {runtime} run {run + 1}: consumer {consumer[-1]:.2f} fps (camera at "
                           f"{args.offer * direct[-1]:.1f} fps), serial {serial[-1]:.2f} fps, direct {direct[-1]:.2f} fps",
                           flush=True)
@@ -159,7 +165,7 @@ async def main() -> None:
               f"{serial_speeds[(model_size, runtime)]:.2f} fps, ratio {serial_speeds[(model_size, runtime)] / direct_fps_:.3f})")
     print(f"threads {args.threads}, one camera, 1280x720 JPEGs decoded at {images[0].shape[1]}x{images[0].shape[0]}, "
           f"camera {'in a process of its own' if camera_process else 'on the consumer event loop'} at "
-          f"{args.offer} x direct fps")
+          f"{args.offer} x direct fps, decode {'in the model thread' if args.no_decode_ahead else 'ahead'}")
     print(result_line("ball_f1", ours.f1, anchor.f1, ours.f1 / anchor.f1 if anchor.f1 else float("inf")))
     if ("small", "onnx") in speeds:
         small_consumer, small_direct = speeds[("small", "onnx")]
