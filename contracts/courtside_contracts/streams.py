@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from courtside_contracts.subjects import ANNOTATIONS_ALL, ANNOTATIONS_STREAM, CLIPS_PREFIX, CLIPS_STREAM
+from courtside_contracts.subjects import (
+    ANALYTICS_ALL,
+    ANNOTATIONS_ALL,
+    ANNOTATIONS_STREAM,
+    CLIPS_PREFIX,
+    CLIPS_STREAM,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +28,10 @@ class StreamSpec:
     duplicate_window_s: float = 120.0
 
 
-#: Annotations kept for replay: 24 h or 2 GiB, whichever comes first.
-ANNOTATIONS = StreamSpec(ANNOTATIONS_STREAM, (ANNOTATIONS_ALL,), "limits",
+#: Annotations and court analytics kept for replay and the archive's sidecars: 24 h or 2 GiB (the two
+#: together), whichever comes first. Both are published with plain core NATS publishes; the stream keeps
+#: them. An older stream with ``annotations.*.*`` only gains ``analytics.*`` when a service ensures it.
+ANNOTATIONS = StreamSpec(ANNOTATIONS_STREAM, (ANNOTATIONS_ALL, ANALYTICS_ALL), "limits",
                          max_age_s=24 * 3600, max_bytes=2 * 1024**3)
 #: Finished segments waiting for the archiver (work queue: removed once acknowledged).
 CLIPS = StreamSpec(CLIPS_STREAM, (f"{CLIPS_PREFIX}.*",), "workqueue",

@@ -34,7 +34,7 @@ ANALYTICS_ALL = f"{ANALYTICS_PREFIX}.*"
 #: Every service instance's heartbeat.
 STATUS_ALL = f"{STATUS_PREFIX}.*.*"
 
-#: JetStream stream that keeps annotations (limits retention) for replay.
+#: JetStream stream that keeps annotations and analytics (limits retention) for replay.
 ANNOTATIONS_STREAM = "ANNOTATIONS"
 #: JetStream stream of finished segments (work queue for the archiver).
 CLIPS_STREAM = "CLIPS"
@@ -71,7 +71,8 @@ def clips_subject(camera: str) -> str:
 
 
 def analytics_subject(camera: str) -> str:
-    """``analytics.<camera>``: court analytics of one camera, one message per analysed frame (core NATS)."""
+    """``analytics.<camera>``: court analytics of one camera, one message per analysed frame (core NATS
+    publish; the ``ANNOTATIONS`` stream keeps them for the archive's sidecars)."""
     return f"{ANALYTICS_PREFIX}.{validate_name(camera, 'camera')}"
 
 

@@ -5,8 +5,8 @@ Per message: parse it (malformed: terminated and counted) -> if the segment is a
 archived (a redelivery after a crash or a lost ack) verify it and stop there -> read
 its bytes from the object store (pull consumer) -> refuse bytes whose size, CRC-32C or
 fMP4 structure is wrong (reported, terminated, never archived as if whole) -> read its
-annotations (until every model answered past its last frame, at most
-``annotation_grace_s`` after its end) and the camera's calibration (key-value bucket, read
+annotations and analytics (until every model and the analytics service answered past its
+last frame, at most ``annotation_grace_s`` after its end) and the camera's calibration (key-value bucket, read
 only; unreadable: counted, logged once per change, the header says null) and build the
 sidecar -> create both objects once, the sidecar first (``if_generation_match=0``; an existing one with
 the same checksum counts as done) -> ack -> free the object store's copy.
@@ -198,10 +198,10 @@ class Archiver:
             await delete_segment(self._nc, segment.object_key)
             return
         try:
-            annotations = await sidecar.read_annotations(self._nc, segment, self.config.annotation_grace_s,
-                                                         self._clock)
+            found = await sidecar.read_lines(self._nc, segment, self.config.annotation_grace_s, self._clock)
         except (NatsError, asyncio.TimeoutError) as exc:
             raise RetryLater(f"reading annotations of {segment.segment_id}: {exc}") from None
+        annotations = found.annotations
         court = await self._calibration(segment.camera)
         metadata = {"camera": segment.camera, "segment_id": segment.segment_id,
                     "start_ns": str(segment.start_ns), "end_ns": str(segment.end_ns),
@@ -209,7 +209,8 @@ class Archiver:
         # The sidecar goes first: an archived .mp4 always has its sidecar beside it, so a
         # reader (replay, export, a test) that sees the video never finds it half-archived.
         try:
-            await self._put(side_key, sidecar.build(segment, annotations, court), "application/x-ndjson", metadata)
+            await self._put(side_key, sidecar.build(segment, annotations, court, found.analytics),
+                            "application/x-ndjson", metadata)
         except ArchiveConflict:  # rebuilt after the stream aged out some annotations: keep the first
             log.info("%s: sidecar of %s already archived (kept as it is)", segment.camera, segment.segment_id)
         try:

@@ -119,19 +119,25 @@ class Replay:
         return await asyncio.to_thread(self._export, camera, start_ns, end_ns)
 
     def _annotations(self, camera: str, start_ns: int, end_ns: int) -> dict[str, Any]:
+        """The sidecars' lines in range: ``annotations``, ``analytics`` (their ``type`` key kept; empty
+        for sidecars written before they were archived) and each segment's header parts, its
+        ``calibration`` None when it had none or was archived before calibrations were."""
         out: list[dict[str, Any]] = []
+        analytics: list[dict[str, Any]] = []
         heads: list[dict[str, Any]] = []
         for rec in self._recorded(camera, start_ns, end_ns):
             lines = self.store.read(layout.sidecar_key(rec.key)).splitlines()
             if not lines:
                 continue
             head = json.loads(lines[0])
-            heads.append({"key": rec.key, "segment": head.get("segment"), "models": head.get("models", [])})
+            heads.append({"key": rec.key, "segment": head.get("segment"), "models": head.get("models", []),
+                          "calibration": head.get("calibration")})
             for line in lines[1:]:
                 item = json.loads(line)
                 if start_ns <= int(item.get("ts", -1)) < end_ns:
-                    out.append(item)
-        return {"camera": camera, "start_ns": start_ns, "end_ns": end_ns, "segments": heads, "annotations": out}
+                    (analytics if item.get("type") == sidecar.ANALYTICS_LINE else out).append(item)
+        return {"camera": camera, "start_ns": start_ns, "end_ns": end_ns, "segments": heads, "annotations": out,
+                "analytics": analytics}
 
     async def annotations(self, camera: str, start_ns: int, end_ns: int) -> dict[str, Any]:
         return await asyncio.to_thread(self._annotations, camera, start_ns, end_ns)
@@ -175,8 +181,11 @@ class Replay:
                     "saved_ns": time.time_ns(), **(extra or {})}
         models = sorted({json.dumps(m, sort_keys=True) for s in data["segments"] for m in s["models"]})
         header = {"type": "header", "v": 1, "clip": manifest, "models": [json.loads(m) for m in models],
-                  "index": [e.to_list() for e in clip.index], "annotations": len(data["annotations"])}
-        lines = [json.dumps(header, sort_keys=True)] + [json.dumps(a, sort_keys=True) for a in data["annotations"]]
+                  "index": [e.to_list() for e in clip.index], "annotations": len(data["annotations"]),
+                  "analytics": len(data["analytics"])}
+        lines = [json.dumps(header, sort_keys=True)]
+        lines += [json.dumps(a, sort_keys=True)
+                  for a in sorted(data["annotations"] + data["analytics"], key=sidecar.line_order)]
         meta = {"camera": camera, "clip_id": clip_id, "start_ns": str(clip.start_ns), "end_ns": str(clip.end_ns),
                 "codec": clip.codec, "models": sidecar.model_names(data["annotations"])}
         try:

@@ -53,7 +53,7 @@ async def test_annotations_are_read_as_soon_as_every_model_is_past_the_segment(n
         await publish_annotation(nc, make_annotation("cam-0", model, 31, ts=segment.end_ns))
     await nc.flush()
     t0 = time.monotonic()
-    found = await sidecar.read_annotations(nc, segment, grace_s=5.0)
+    found = (await sidecar.read_lines(nc, segment, grace_s=5.0)).annotations
     took = time.monotonic() - t0
     assert len(found) == 60 and {a["model"] for a in found} == {"boxes", "pose"}
     assert took < 1.0, f"waited {took:.2f} s although every model was past the segment"
@@ -69,7 +69,7 @@ async def test_a_lagging_model_is_waited_for_up_to_the_grace(nc: NATS) -> None:
             await publish_annotation(nc, make_annotation("cam-0", "pose", entry.seq, ts=entry.ts))
     await nc.flush()
     t0 = time.monotonic()
-    found = await sidecar.read_annotations(nc, segment, grace_s=1.0)
+    found = (await sidecar.read_lines(nc, segment, grace_s=1.0)).annotations
     took = time.monotonic() - t0
     assert len(found) == 40  # what had arrived when the grace ran out
     assert 0.5 < took < 3.0, f"expected a wait of about the 1 s grace, took {took:.2f} s"
