@@ -1,6 +1,8 @@
 """The /replay page in Chromium (Playwright, Debian's /usr/bin/chromium): a recorded segment
 plays from the archive and the archived annotation of the frame on screen is drawn on it
-(requestVideoFrameCallback mediaTime -> index -> seq), checked by canvas pixels at a known frame."""
+(requestVideoFrameCallback mediaTime -> index -> seq), checked by canvas pixels at a known frame;
+the court minimap shows the player of that frame's archived analytics message (fed up to the frame
+on screen, again from the start after a seek back)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from courtside_contracts.analytics import AnalyticsMessage, CalibrationInfo, PlayerState
 from courtside_contracts.headers import FrameMeta
 from courtside_contracts.streams import ANNOTATIONS
+from courtside_contracts.subjects import analytics_subject
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from playwright.async_api import Browser
@@ -31,6 +35,38 @@ def box_x(seq: int) -> int:
     return 20 + (seq % 8) * 35
 
 
+def player_x(seq: int) -> float:
+    """Court x (metres, -4..3) of the one player the test analytics report for ``seq`` (y: 3 m)."""
+    return -4.0 + seq % 8
+
+
+def minimap_px(x: float, y: float = 3.0) -> tuple[int, int]:
+    """A court point's pixel on the minimap's canvas (web/js/minimap.js: 12 px a metre, 8 px margin)."""
+    return round(8 + (x + 5) * 12), round(8 + (20 - y) * 12)
+
+
+async def minimap_rgb(page: Any, x: float) -> list[int]:
+    u, v = minimap_px(x)
+    rgb: list[int] = await page.evaluate(f"""() => Array.from(document.querySelector('.minimap canvas')
+        .getContext('2d').getImageData({u}, {v}, 1, 1).data).slice(0, 3)""")
+    return rgb
+
+
+PLAYER_RGB = (0x3F, 0xA9, 0xFF)  # a near-side player (web/js/minimap.js)
+
+
+def close_to(rgb: list[int], want: tuple[int, int, int], tol: int = 30) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(rgb, want, strict=True))
+
+
+async def minimap_shows(page: Any, seq: int) -> None:
+    """The minimap was fed up to ``seq``'s analytics and draws its player (and not the one of ``seq + 4``)."""
+    await page.wait_for_function(f"window.replayState.minimapSeq === {seq}", timeout=5000)
+    here, other = await minimap_rgb(page, player_x(seq)), await minimap_rgb(page, player_x(seq + 4))
+    assert close_to(here, PLAYER_RGB), (seq, here)
+    assert not close_to(other, PLAYER_RGB), (seq, other)
+
+
 async def test_replay_page_draws_the_annotation_of_the_frame_on_screen(
         tmp_path: Path, nats_server: EmbeddedNats, nc: NATS, browser: Browser, output_dir: Path) -> None:
     clip = make_h264_clip(tmp_path / "clip.mp4", frames=300, fps=30)
@@ -47,6 +83,10 @@ async def test_replay_page_draws_the_annotation_of_the_frame_on_screen(
         x = box_x(meta.seq)
         await publish_annotation(nc, make_annotation("cam-0", "boxes", meta.seq, ts=meta.ts, frame=FRAME,
                                                      boxes=((x, 40, x + 30, 120),), track=False))
+        zones = {"net": 0.0, "transition": 0.0, "back": 0.0}
+        await nc.publish(analytics_subject("cam-0"), AnalyticsMessage(  # the analytics service's core publish
+            "cam-0", meta.seq, meta.ts, CalibrationInfo(1, "floor", 0.5),
+            (PlayerState(1, "near", player_x(meta.seq), 3.0, 0.0, 0.0, "back", zones),)).to_json())
 
     await nc.subscribe("frames.cam-0", cb=annotate)
     before = time.time_ns()
@@ -94,6 +134,13 @@ async def test_replay_page_draws_the_annotation_of_the_frame_on_screen(
                 .getImageData({2 * box_x(seq + 4)}, 160, 1, 1).data)""")
             assert here[3] > 200 and max(here[:3]) > 150, (k, seq, here)
             assert other[3] == 0, (k, seq, other)
+            await minimap_shows(page, seq)
+        # A seek back: the minimap starts over and shows the earlier frame's player, not the last one's.
+        first = by_frame[ks[0]][0]
+        await page.evaluate(f"document.getElementById('video').currentTime = {(ks[0] + 0.5) / 30}")
+        await page.wait_for_function(f"window.replayState.drawnSeq === {first}", timeout=5000)
+        await minimap_shows(page, first)
+        assert await page.evaluate("window.replayState.analytics") == len(ann["analytics"]) > 0
         await page.screenshot(path=str(output_dir / "replay.png"))
         # The JS SDK's replay calls, from the page.
         sdk = await page.evaluate(f"""async () => {{

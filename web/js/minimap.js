@@ -238,4 +238,5 @@ function attach() {
   });
 }
 
-attach();
+// The replay page (body data-minimap="replay") feeds its own minimap from the sidecar.
+if (document.body.dataset.minimap !== "replay") attach();

@@ -1,10 +1,13 @@
 // The /replay page: a camera's recordings on a timeline (gaps visible), an exported range played
 // with the archived annotations drawn on the exact frame (requestVideoFrameCallback mediaTime ->
-// index -> annotations), downloads of the clip and its sidecar.
+// index -> annotations), the live page's court minimap drawn from the sidecars' analytics lines up to
+// the frame on screen (sidecars archived before analytics were kept have none: no minimap), downloads
+// of the clip and its sidecar.
 
+import { createMinimap } from "./minimap.js";
 import { fetchJson, readToken } from "./page.js";
 import { drawAnnotation, modelColor } from "./render.js";
-import { byFrame, exportFrames, frameAt } from "./replay_sync.js";
+import { analyticsFeed, byFrame, exportFrames, frameIndexAt } from "./replay_sync.js";
 
 const token = readToken();
 /** Elements by id, typed loosely: the page's own markup (web/replay.html) fixes their kinds.
@@ -12,7 +15,11 @@ const token = readToken();
 const $ = (id) => document.getElementById(id);
 const video = $("video"), canvas = $("overlay"), ctx = canvas.getContext("2d");
 const state = { frames: [], annotations: new Map(), drawnSeq: null, drawnT: null, ready: false, playing: false,
-  sinceClickMs: null, error: null };
+  sinceClickMs: null, error: null, analytics: 0, minimapSeq: null };
+/** @type {ReturnType<typeof createMinimap> | null} */
+let minimap = null;
+/** @type {ReturnType<typeof analyticsFeed>} */
+let feed = analyticsFeed([], []);
 window.replayState = state;  // read by tests and for debugging
 
 const auth = () => (token ? { Authorization: `Bearer ${token}` } : {});
@@ -64,6 +71,7 @@ export async function play(startNs, endNs) {
   const ann = await fetchJson(`/api/annotations?${new URLSearchParams({ camera, start: realStart, end: realEnd })}`, token);
   state.frames = exportFrames(ann.segments, realStart);
   state.annotations = byFrame(ann.annotations);
+  showMinimap(ann.analytics || []);
   if (video.src) URL.revokeObjectURL(video.src);
   video.src = URL.createObjectURL(blob);
   $("download").href = video.src;
@@ -72,9 +80,37 @@ export async function play(startNs, endNs) {
   $("sidecar").href = URL.createObjectURL(sidecar);
   $("sidecar").download = `${camera}-${realStart}.jsonl`;
   $("status").textContent = `from ${new Date(Number(BigInt(realStart) / 1000000n)).toISOString()} (keyframe-aligned), `
-    + `${state.frames.length} indexed frames, ${ann.annotations.length} annotations`;
+    + `${state.frames.length} indexed frames, ${ann.annotations.length} annotations, ${state.analytics} analytics`;
   await new Promise((resolve) => video.addEventListener("loadeddata", resolve, { once: true }));
   state.ready = true;
+}
+
+/** A minimap for the range's analytics (made on the first range that has any; hidden for one without). */
+function showMinimap(analytics) {
+  state.analytics = analytics.length;
+  state.minimapSeq = null;
+  feed = analyticsFeed(state.frames, analytics);
+  if (!minimap && analytics.length) {
+    minimap = createMinimap(document.body);
+    // Its "replay last rally" button belongs to the live page: here the rally is already playing.
+    const button = minimap.canvas.parentElement?.querySelector(".minimap-replay");
+    if (button instanceof HTMLElement) button.hidden = true;
+  }
+  if (!minimap) return;
+  minimap.clear();
+  const box = minimap.canvas.parentElement;
+  if (box) box.hidden = !analytics.length;
+}
+
+/** Give the minimap the analytics up to frame `index` (from the start again after a seek back). */
+function feedMinimap(index) {
+  if (!minimap || index < 0) return;
+  const { reset, messages } = feed(index);
+  if (reset) minimap.clear();
+  for (const msg of messages) {
+    minimap.update(msg);
+    state.minimapSeq = msg.seq;
+  }
 }
 
 function draw(mediaTime) {
@@ -83,9 +119,11 @@ function draw(mediaTime) {
     canvas.height = video.videoHeight;
   }
   ctx.clearRect(0, 0, canvas.width, canvas.height);
-  const frame = frameAt(state.frames, mediaTime);
+  const index = frameIndexAt(state.frames, mediaTime);
+  const frame = index < 0 ? null : state.frames[index];
   state.drawnSeq = frame ? frame.seq : null;
   state.drawnT = mediaTime;
+  feedMinimap(index);
   if (!frame) return;
   for (const ann of state.annotations.get(frame.ts) || []) drawAnnotation(ctx, ann, modelColor(ann.model));
 }

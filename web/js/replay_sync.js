@@ -1,4 +1,5 @@
-// Pure mapping for replay: archive index entries -> media time of an exported MP4 -> annotations.
+// Pure mapping for replay: archive index entries -> media time of an exported MP4 -> annotations and
+// the analytics a minimap is fed as the video plays.
 // Units: *_ns are Unix nanoseconds (BigInt-safe as Numbers at ms precision is not enough, so the
 // math subtracts the export start first); media times are seconds from the file's first frame.
 
@@ -33,12 +34,39 @@ export function byFrame(annotations) {
   return out;
 }
 
-/** The frame shown at media time t: the last one at or before t (half a frame of slack). */
-export function frameAt(frames, t, slack = 0.016) {
+/** Index in frames of the frame shown at media time t: the last one at or before t (half a frame of
+ * slack); -1 before the first. */
+export function frameIndexAt(frames, t, slack = 0.016) {
   let lo = 0, hi = frames.length - 1, found = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
     if (frames[mid].t <= t + slack) { found = mid; lo = mid + 1; } else { hi = mid - 1; }
   }
+  return found;
+}
+
+/** The frame shown at media time t (see frameIndexAt), or null. */
+export function frameAt(frames, t, slack = 0.016) {
+  const found = frameIndexAt(frames, t, slack);
   return found < 0 ? null : frames[found];
+}
+
+/**
+ * What a minimap (which accumulates: the ball's trail, the heatmap, the rally count) must be given
+ * to show frame `index` of `frames`: a function of the index on screen returning
+ * {reset, messages}: the analytics messages (the sidecar's analytics lines, grouped by the ts of
+ * their frame) of every frame after the last one fed up to `index`, in frame order, each once;
+ * a seek back sets `reset` (clear the minimap) and feeds again from the first frame.
+ */
+export function analyticsFeed(frames, analytics) {
+  const byTs = byFrame(analytics);
+  let fed = -1; // index of the last frame whose analytics were given
+  return (index) => {
+    const reset = index < fed;
+    if (reset) fed = -1;
+    const messages = [];
+    for (let i = fed + 1; i <= index && i < frames.length; i++) messages.push(...(byTs.get(frames[i].ts) || []));
+    fed = Math.max(fed, Math.min(index, frames.length - 1));
+    return { reset, messages };
+  };
 }
