@@ -3,7 +3,7 @@
 Trained by the same ``train()`` the command runs, on a handful of simulator seeds,
 scored on held-out seeds never used in training: the served (tracked) F1 at 4 px must be far
 above chance and above OpenCV's background-subtraction ball candidates on the same frames
-(a short run is far from the shipped weights' 0.926: it proves learning, not the product).
+(a short run is far from the shipped weights' 0.957: it proves learning, not the product).
 The run's files (weights, checkpoint, metrics, record) must be where the command puts them,
 and a resumed run must continue from the checkpoint.
 """
