@@ -102,9 +102,9 @@ function showMinimap(analytics) {
   if (box) box.hidden = !analytics.length;
 }
 
-/** Give the minimap the analytics up to frame `index` (from the start again after a seek back). */
+/** Give the minimap the analytics up to frame `index` (-1: before the first; from the start again after a seek back). */
 function feedMinimap(index) {
-  if (!minimap || index < 0) return;
+  if (!minimap) return;
   const { reset, messages } = feed(index);
   if (reset) minimap.clear();
   for (const msg of messages) {
