@@ -154,7 +154,8 @@ async def main() -> None:
                                                      camera_process=camera_process,
                                                      decode_ahead=not args.no_decode_ahead))
                     print(f"{model_size} {runtime} run {run + 1}: consumer {consumer[-1]:.2f} fps (camera at "
-                          f"{args.offer * direct[-1]:.1f} fps), serial {serial[-1]:.2f} fps, direct {direct[-1]:.2f} fps",
+                          f"{args.offer * direct[-1]:.1f} fps), serial {serial[-1]:.2f} fps, direct {direct[-1]:.2f} fps, "
+                          f"this run's ratio {consumer[-1] / direct[-1]:.3f}",
                           flush=True)
                 speeds[(model_size, runtime)] = (median(consumer), median(direct))
                 serial_speeds[(model_size, runtime)] = median(serial)
