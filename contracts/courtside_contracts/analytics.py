@@ -14,8 +14,12 @@ What is known depends on the camera's calibration (``calibration.kind``): with a
 floor homography only (``floor``), players are on the floor and the ball is the
 point where its sight line meets the floor (``ball.z`` null, ``speed_kind``
 ``court_plane``: the speed of that floor point, a court-plane figure and not the
-ball's 3D speed); with the camera pose (``pose``) the ball is placed in 3D from
-its flight (``speed_kind`` ``3d``, with an error band) and bounces and rallies
+ball's 3D speed, nor a bound of it either way: a ball in the air moves its floor
+point at another speed, faster for a ball flying level (by the camera's height over
+its height above the ball), slower or not at all when its climb and its travel
+towards the camera cancel; it is the ball's own speed only for a ball on the floor);
+with the camera pose (``pose``) the ball is placed in 3D from its flight
+(``speed_kind`` ``3d``, with ``speed_error_mps`` its one-sigma band) and bounces and rallies
 are found, and hits (a player's racket on the ball, the serve included; ``hits``,
 absent from the JSON when there are none, so readers of the first form of version 1
 ignore it). The ball is the best estimate *at this frame*; bounces, hits and finished
@@ -82,6 +86,14 @@ def _list(value: Any, where: str, limit: int) -> Sequence[Any]:
 
 def _r(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _check_event(where: str, seq: Any, ts: Any, xyz: tuple[Any, Any, Any]) -> None:
+    """The fields every event of a frame has (a bounce, a hit): ``seq``, capture ``ts`` (ns), ``x, y, z`` metres."""
+    _int(seq, f"{where}.seq")
+    _int(ts, f"{where}.ts")
+    for axis, value in zip("xyz", xyz, strict=True):
+        _num(value, f"{where}.{axis}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +170,11 @@ class PlayerState:
 class BallState:
     """The ball at this frame, court metres (``z`` None with a floor homography only).
 
-    ``speed_mps`` m/s (None until two placed frames); ``speed_error_mps`` its one-sigma band
-    (m/s; None when unknown, always None for ``court_plane``); ``speed_kind`` one of :data:`SPEED_KINDS`.
+    ``speed_mps`` m/s (None until two placed frames, and for a ball held in a hand); ``speed_error_mps``
+    its one-sigma band (m/s, from the flight fit's covariance along the velocity: the true speed lies
+    within ``speed_mps`` +- ``speed_error_mps`` about two times in three; None when unknown, always None
+    for ``court_plane``, whose speed is its floor point's, not a bound of the 3D speed);
+    ``speed_kind`` one of :data:`SPEED_KINDS`.
     """
 
     x: float
@@ -204,10 +219,7 @@ class BounceEvent:
     surface: str
 
     def __post_init__(self) -> None:
-        _int(self.seq, "bounces[].seq")
-        _int(self.ts, "bounces[].ts")
-        for axis, value in (("x", self.x), ("y", self.y), ("z", self.z)):
-            _num(value, f"bounces[].{axis}")
+        _check_event("bounces[]", self.seq, self.ts, (self.x, self.y, self.z))
         _choice(self.surface, "bounces[].surface", SURFACES)
 
     def to_dict(self) -> dict[str, Any]:
@@ -236,12 +248,9 @@ class HitEvent:
     z: float
 
     def __post_init__(self) -> None:
-        _int(self.seq, "hits[].seq")
-        _int(self.ts, "hits[].ts")
+        _check_event("hits[]", self.seq, self.ts, (self.x, self.y, self.z))
         _int(self.track_id, "hits[].track_id")
         _choice(self.side, "hits[].side", SIDES)
-        for axis, value in (("x", self.x), ("y", self.y), ("z", self.z)):
-            _num(value, f"hits[].{axis}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "ts": self.ts, "track_id": self.track_id, "side": self.side,
