@@ -12,7 +12,8 @@ itself: p99 under 10 ms.
 Accuracy (the simulator's truth; the table printed before the RESULT line): floor
 calibration error from clicked points (0.5 px of noise) over the court grid and from
 the automatic line fit (no start) on the default and randomised cameras, player
-position error, bounce recall and precision within 2 frames, rally time IoU (scored
+position error, bounce recall and precision within 2 frames, rally time IoU, hits, the ball's
+presence and 3D speed within 10 % (scored
 by :func:`tests.analytics.sim_annotations.score`), from in-process runs on the same
 annotations (no timing there).
 
@@ -59,8 +60,9 @@ GOAL_P99_MS = 10.0
 WARMUP_S = 2.0
 
 
-def accuracy(seeds: list[int], frames_per_seed: int) -> str:
-    """The accuracy table (markdown) over ``seeds``, one row block per seed."""
+def accuracy(seeds: list[int], frames_per_seed: int, noise_px: float = 0.0, outliers: float = 0.0) -> str:
+    """The accuracy table (markdown) over ``seeds``, one row block per seed; ``noise_px`` and ``outliers``
+    the ball tracker's errors added to the truth (:func:`tests.analytics.sim_annotations.frames`)."""
     cam = sa.camera()
     lines = [f"calibration: {len(sa.clicks(cam, 'c').points)} clicked points, 0.5 px noise"]
     record = sa.clicks(cam, "c")
@@ -69,12 +71,13 @@ def accuracy(seeds: list[int], frames_per_seed: int) -> str:
     lines.append(f"| reprojection of the clicks | {solved.reprojection_px:.3f} px ({solved.kind}) |")
     lines.append(auto_fit_table())
     for seed in seeds:
-        frames = sa.frames(seed, frames_per_seed, "c", "people", "ball")
+        frames = sa.frames(seed, frames_per_seed, "c", "people", "ball", noise_px=noise_px, outliers=outliers)
         state = CameraAnalytics("c", solved, "people", "ball")
         messages: list[AnalyticsMessage] = []
         for f in frames:
             messages += state.feed(f.players) + state.feed(f.ball)
-        lines.append(f"\nseed {seed}, {frames_per_seed} frames at {sa.FPS:.0f} fps:")
+        lines.append(f"\nseed {seed}, {frames_per_seed} frames at {sa.FPS:.0f} fps, ball pixel noise {noise_px:g} px, "
+                     f"wrong peaks {outliers:.0%}:")
         lines.append(sa.score(messages, frames, LAG_FRAMES).table())
     return "\n".join(lines)
 
@@ -194,9 +197,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="latency runs; the median p50/p99 is reported")
     parser.add_argument("--seeds", default="3,4", help="simulator seeds of the accuracy table (empty: none)")
     parser.add_argument("--frames", type=int, default=900, help="frames per seed of the accuracy table")
+    parser.add_argument("--noise-px", type=float, default=0.0,
+                        help="accuracy table: ball pixel noise (one sigma per axis) added to the truth")
+    parser.add_argument("--outliers", type=float, default=0.0,
+                        help="accuracy table: share of frames whose ball pixel is a wrong peak anywhere in the image")
     args = parser.parse_args()
     if args.seeds:
-        print(accuracy([int(s) for s in args.seeds.split(",")], args.frames), flush=True)
+        print(accuracy([int(s) for s in args.seeds.split(",")], args.frames, args.noise_px, args.outliers), flush=True)
     p50s, p99s = [], []
     for run in range(args.runs):
         inside: list[tuple[float, float]] = []
