@@ -13,11 +13,20 @@ Segments: a ``flight`` takes each new pixel its prediction explains (within
 the old flight's position at the break (the ball is continuous through a bounce or a
 hit), which becomes a flight once :data:`ANCHORED_MIN` pixels fit it (the break may be
 moved up to :data:`LOOKBACK` pixels earlier, when a contact late in a frame interval
-let the first pixel after it pass). A pending segment that fits no anchored flight
-becomes a flight on a free fit of :data:`FREE_MIN` pixels, or else ``held``: a ball
-not in free flight is placed where its ray meets a plane: the net's or the floor's when the flight
-before ended there (a netted ball sliding down, a dead ball rolling), else a hand's at :data:`HAND_M`
-metres, until a fit of its latest pixels succeeds.
+let the first pixel after it pass). A pending segment from a known start (a hand's release) that one
+flight does not fit is tried as two, a contact between (a serve's drop and its bounce). A pending
+segment that fits no anchored flight becomes a flight on a free fit of its latest :data:`FREE_MIN`
+(or :data:`WINDOW`) pixels, or else ``held`` when it is at rest: a ball not in free flight is placed
+where its ray meets a plane: the net's or the floor's when the flight before ended there (a netted
+ball sliding down, a dead ball rolling), else a hand's at :data:`HAND_M` metres, until a fit of its
+latest pixels succeeds. A ball that flew moments ago (a bounce or a glass the fits have not placed
+yet), or whose pixels at hand height move faster than a hand (:data:`HAND_SPEED_MPS`), is in no hand:
+it stays pending, unplaced, until a fit takes it.
+
+The tracker's pixel error can be allowed for (``noise_px``, :data:`NOISE_PX` by default): a pixel is
+explained within ``hypot(FIT_PX, NOISE_SIGMAS * noise_px)`` (a flight's prediction likewise, from
+:data:`BREAK_PX`), and a single pixel a flight or a held ball does not explain is held back one pixel:
+the next decides whether it was a contact or a wrong peak (dropped; its frame takes the flight's place).
 
 Positions are final (``settled``) :attr:`BallTracker3D.lag` frames after they were seen,
 once the segments around them are decided. Pure: metres, seconds, pixels of the
@@ -36,14 +45,23 @@ import numpy.typing as npt
 
 from courtside.court import model as court
 from courtside.court.camera import Camera
-from courtside.sim.physics import DRAG_K, GRAVITY
+from courtside.court.model import Surface
+from courtside.sim.physics import DRAG_K, GRAVITY, RESPONSE
 
 FloatArray = npt.NDArray[np.float64]
 
-#: A flight keeps a new pixel predicted within this many pixels; beyond it, a contact happened.
+#: A flight keeps a new pixel predicted within this many pixels (plus the tracker's noise); beyond it, a
+#: contact happened.
 BREAK_PX = 1.5
-#: A fit is accepted when every pixel it explains is within this many pixels.
+#: A fit is accepted when every pixel it explains is within this many pixels (plus the tracker's noise).
 FIT_PX = 1.0
+#: The ball tracker's pixel error the fits allow for (pixels, one sigma per axis): a pixel counts as
+#: explained within ``hypot(FIT_PX, NOISE_SIGMAS * noise_px)`` (a 2D error beyond 4 sigma: 3 in 10,000).
+#: 0 by default: measured on the simulator with 1 px of noise (seeds 1-6), allowing for it makes flights
+#: of half the frames but places them metres off (one view's depth, from gravity, drowns in the noise),
+#: and on exact pixels it costs bounces and rallies; a noisy tracker needs more than a tolerance.
+NOISE_PX = 0.0
+NOISE_SIGMAS = 4.0
 #: Pixels an anchored (post-contact) flight needs before it is accepted; a free one needs FREE_MIN.
 ANCHORED_MIN = 4
 FREE_MIN = 10
@@ -51,12 +69,17 @@ FREE_MIN = 10
 MIN_MOTION_PX = 4.0
 #: Pixels of the old flight the break may be moved back over.
 LOOKBACK = 2
+#: Where in the frame interval between two flights their contact is looked for (fractions of it).
+CONTACT_TIMES = (0.1, 0.3, 0.5, 0.7, 0.9)
 #: Most recent pixels a flight is fitted to (drag is a constant over the window).
 WINDOW = 15
 #: A pixel more than this many seconds after the last one starts afresh (no anchor).
 MAX_GAP_S = 0.12
 #: Height (metres) of a ball not in free flight: in a hand.
 HAND_M = 1.0
+#: Fastest a hand carries the ball (m/s, a running player): a ball whose pixels, placed at HAND_M, move
+#: faster is flying (a fit not found yet), not held.
+HAND_SPEED_MPS = 7.0
 #: A ball that stops flying within this many seconds of a flight that ended at the net or on the floor
 #: rests there (see ``_rest_plane``).
 REST_CONTEXT_S = 0.5
@@ -71,6 +94,15 @@ LAG_FRAMES = 10
 ANCHOR_SIGMA_M = 0.05
 #: One sigma (m/s) of the speed of a ball let go from a hand (a serve's drop), counted like one pixel.
 RELEASE_SIGMA_MPS = 1.0
+#: A contact this near the floor (metres up) or a wall (metres off it) may be a bounce on it.
+SURFACE_M = 0.25
+#: One sigma of the velocity a bounce gives (a share of the arriving speed, at least RELEASE_SIGMA_MPS):
+#: restitution and friction vary with the ball, its spin and the surface. One view leaves a flight's
+#: speed along the sight line to gravity alone over the few pixels after a contact; the bounce law
+#: (courtside.sim.physics.RESPONSE: the floor's restitution, the glass's, the mesh's) fixes it.
+RESPONSE_SIGMA = 0.15
+#: The start of a ball let go from a hand: near rest.
+RELEASED: tuple[FloatArray, float] = (np.zeros(3), RELEASE_SIGMA_MPS)
 
 
 @dataclass(slots=True)
@@ -117,7 +149,8 @@ class _Segment:
     parent: _Segment | None = None  # the flight this one was anchored to
     came_from: tuple[float, FloatArray] | None = None  # (t, position) where the flight before ended
     plane: tuple[int, float] = (2, HAND_M)  # held: the plane the ball rests in (axis, metres)
-    still: bool = False  # it started from a hand, near rest
+    #: The velocity (m/s) it starts with at ``anchor`` and its one sigma: near rest from a hand, a bounce's.
+    prior: tuple[FloatArray, float] | None = None
     anchor: tuple[float, FloatArray] | None = None  # (t, position) the flight starts from
     fit: Flight | None = None
 
@@ -138,9 +171,14 @@ class BallPoint:
 class BallTracker3D:
     """Feed :meth:`update` every frame in order; it returns the frames it settles (``lag`` frames late)."""
 
-    def __init__(self, camera: Camera, *, lag: int = LAG_FRAMES) -> None:
+    def __init__(self, camera: Camera, *, lag: int = LAG_FRAMES, noise_px: float = NOISE_PX) -> None:
+        """``noise_px``: the ball tracker's pixel error (one sigma per axis) the fits allow for."""
+        if not (math.isfinite(noise_px) and noise_px >= 0):
+            raise ValueError(f"noise_px must be a finite number >= 0, got {noise_px}")
         self.camera = camera
         self.lag = lag
+        self._fit_px = math.hypot(FIT_PX, NOISE_SIGMAS * noise_px)
+        self._break_px = math.hypot(BREAK_PX, NOISE_SIGMAS * noise_px)
         k = camera.intrinsics
         self._k = np.array([[k.fx, 0.0, k.cx], [0.0, k.fy, k.cy], [0.0, 0.0, 1.0]])
         self._dist = np.array([k.k1, k.k2, 0.0, 0.0])
@@ -151,6 +189,9 @@ class BallTracker3D:
         self._centre = camera.pose.position
         self._frames: deque[tuple[int, float, _Obs | None]] = deque(maxlen=lag + WINDOW + 2)
         self._seg: _Segment | None = None
+        #: A pixel the current segment does not explain, held back one pixel: the next one decides
+        #: whether it was a contact (the next does not fit either) or a wrong peak of the tracker.
+        self._suspect: _Obs | None = None
 
     # -- the public face ------------------------------------------------------------------
     def update(self, index: int, t: float, pixel: tuple[float, float] | None) -> list[BallPoint]:
@@ -176,6 +217,7 @@ class BallTracker3D:
     def reset(self) -> None:
         self._frames.clear()
         self._seg = None
+        self._suspect = None
 
     # -- geometry ------------------------------------------------------------------------
     def _normalise(self, pixel: tuple[float, float]) -> tuple[float, float]:
@@ -193,9 +235,16 @@ class BallTracker3D:
         s = (value - self._centre[axis]) / ray[axis]
         return np.asarray(self._centre + s * ray, np.float64) if s > 0 else None
 
-    def _rest_plane(self, seg: _Segment) -> tuple[int, float]:
+    def _rest_plane(self, seg: _Segment) -> tuple[int, float] | None:
         """Where a ball not in free flight is: still at the net or on the floor when it got there from the
-        flight before (a netted ball slides down the net, a dead ball rolls), else in a hand."""
+        flight before (a netted ball slides down the net, a dead ball rolls), else in a hand; None when it
+        is in none of them: it came from a flight moments ago (a drop bounced before a serve, a ball off
+        the glass: a contact the fits have not placed yet), or its pixels at hand height move faster
+        than a hand carries a ball. Such a ball is flying; it stays unplaced until a fit takes it."""
+        # Flying moments ago, and its first pixel where that flight could have taken it (not a new
+        # point's ball in the server's hand, far from where the last one stopped).
+        recent = seg.came_from is not None and seg.obs[0].t - seg.came_from[0] <= REST_CONTEXT_S \
+            and self._ray_distance(seg.obs[0], seg.came_from[1]) < MAX_SPEED_MPS * (seg.obs[0].t - seg.came_from[0])
         if seg.came_from is not None and seg.obs[0].t - seg.came_from[0] <= REST_CONTEXT_S:
             p = seg.came_from[1]
             r = court.BALL_RADIUS_M
@@ -207,12 +256,56 @@ class BallTracker3D:
                 q = self._on_plane(seg.obs[-1], axis, value) if near else None
                 if q is not None and float(np.linalg.norm(q - p)) < 2.0:
                     return axis, value
-        return 2, HAND_M
+        window = seg.obs[-FREE_MIN:]
+        if recent and self._moving(window):
+            return None
+        first, last = self._on_plane(window[0], 2, HAND_M), self._on_plane(window[-1], 2, HAND_M)
+        if first is None or last is None or not self._inside(last):
+            return None
+        speed = float(np.linalg.norm(last - first)) / max(1e-9, window[-1].t - window[0].t)
+        return (2, HAND_M) if speed <= HAND_SPEED_MPS else None
+
+    def _ray_distance(self, obs: _Obs, p: FloatArray) -> float:
+        """How far (metres) the point ``p`` lies from the pixel's sight line."""
+        ray = np.array([obs.xn, obs.yn, 1.0]) @ self._r
+        ray /= np.linalg.norm(ray)
+        d = p - self._centre
+        return float(np.linalg.norm(d - (d @ ray) * ray))
+
+    @staticmethod
+    def _inside(p: FloatArray) -> bool:
+        return all(lo <= float(p[i]) <= hi for i, (lo, hi) in enumerate(BOUNDS))
+
+    @staticmethod
+    def _response(p: FloatArray, v: FloatArray) -> tuple[FloatArray, float] | None:
+        """The velocity (m/s) and its one sigma a bounce at ``p`` (metres) gives a ball arriving at ``v``,
+        when ``p`` is on the floor or a wall panel and the ball was moving into it; None otherwise (a
+        racket, the net: no law to lean on)."""
+        surface: Surface | None = None
+        axis = 2
+        if p[2] < SURFACE_M and v[2] < 0:
+            surface = Surface.FLOOR
+        else:
+            for axis, wall, lim, along in ((1, "y", court.LENGTH_M, p[0]), (0, "x", court.HALF_WIDTH_M, p[1])):
+                low = 0.0 if axis == 1 else -lim
+                offset = lim if p[axis] > lim - SURFACE_M and v[axis] > 0 else (
+                    low if p[axis] < low + SURFACE_M and v[axis] < 0 else None)
+                if offset is not None:
+                    panel = court.wall_at(wall, offset, float(along), float(max(0.0, p[2])))
+                    surface = panel.surface if panel is not None else None
+                    break
+        if surface is None:
+            return None
+        normal, tangent = RESPONSE[surface]
+        out = v * tangent
+        out[axis] = -v[axis] * normal
+        return out, max(RELEASE_SIGMA_MPS, RESPONSE_SIGMA * float(np.linalg.norm(v)))
 
     def _fit(self, obs: list[_Obs], anchor: tuple[float, FloatArray] | None = None,
-             still: bool = False) -> tuple[Flight, FloatArray] | None:
-        """Least-squares flight through ``obs`` (and near ``anchor``; starting near rest when ``still``: a
-        ball let go from a hand); the fit and each pixel's error, or None."""
+             prior: tuple[FloatArray, float] | None = None) -> tuple[Flight, FloatArray] | None:
+        """Least-squares flight through ``obs`` (and near ``anchor``; starting near the velocity ``prior``
+        (m/s, one sigma) at the anchor's time: a ball let go from a hand, a bounce); the fit and each
+        pixel's error, or None."""
         t_ref = anchor[0] if anchor is not None else obs[0].t
         s = np.array([o.t - t_ref for o in obs])
         xn = np.array([o.xn for o in obs])
@@ -233,9 +326,9 @@ class BallTracker3D:
             if anchor is not None:
                 rows = np.vstack([rows, np.hstack([np.eye(3), np.zeros((3, 3))]) / ANCHOR_SIGMA_M])
                 b = np.concatenate([b, anchor[1] / ANCHOR_SIGMA_M])
-            if still:
-                rows = np.vstack([rows, np.hstack([np.zeros((3, 3)), np.eye(3)]) / RELEASE_SIGMA_MPS])
-                b = np.concatenate([b, np.zeros(3)])
+            if prior is not None:
+                rows = np.vstack([rows, np.hstack([np.zeros((3, 3)), np.eye(3)]) / prior[1]])
+                b = np.concatenate([b, prior[0] / prior[1]])
             try:  # normal equations: a 6 x 6 solve, far cheaper than an SVD per pixel window
                 theta = np.linalg.solve(rows.T @ rows, rows.T @ b)
             except np.linalg.LinAlgError:
@@ -299,15 +392,15 @@ class BallTracker3D:
         pixels alone decide.
         """
         window = seg.obs[-WINDOW:]
-        still = False
+        prior = None
         if window[0] is seg.obs[0]:
-            anchor, still = seg.anchor, seg.still
+            anchor, prior = seg.anchor, seg.prior
         else:
             anchor = None if seg.fit is None else (window[0].t, seg.fit.at(window[0].t)[0])
-        got = self._fit(window, anchor, still)
-        if (got is None or float(got[1].max()) > FIT_PX) and anchor is not None and len(window) >= FREE_MIN:
+        got = self._fit(window, anchor, prior)
+        if (got is None or float(got[1].max()) > self._fit_px) and anchor is not None and len(window) >= FREE_MIN:
             got = self._fit(window)
-        if got is None or float(got[1].max()) > FIT_PX or not self._moving(seg.obs[-FREE_MIN:]):
+        if got is None or float(got[1].max()) > self._fit_px or not self._moving(seg.obs[-FREE_MIN:]):
             return False
         seg.fit = got[0]
         return True
@@ -322,20 +415,52 @@ class BallTracker3D:
         return seg
 
     def _add(self, obs: _Obs) -> None:
+        """Place ``obs``. A pixel a flight (or a held ball) does not explain waits for the next one: when
+        that one is explained, the first was a wrong peak of the tracker (dropped: its frame takes the
+        flight's position); when not, a contact happened (or another ball came) at the first."""
         seg = self._seg
+        suspect, self._suspect = self._suspect, None
         if seg is None or obs.t - seg.obs[-1].t > MAX_GAP_S:
             self._start(obs)
             return
+        if suspect is not None:
+            if self._explains(seg, obs):
+                suspect.seg = seg if seg.kind == "flight" else None
+            else:
+                self._place(seg, suspect, confirmed=True)
+                seg = self._seg
+                assert seg is not None
+        self._place(seg, obs)
+
+    def _explains(self, seg: _Segment, obs: _Obs) -> bool:
+        """Whether ``obs`` continues ``seg`` as far as one pixel tells: a flight's prediction, a held
+        ball's place (pending segments take every pixel)."""
         if seg.kind == "flight" and seg.fit is not None:
-            if self._predict_px(seg.fit, obs) <= BREAK_PX:
+            return self._predict_px(seg.fit, obs) <= self._break_px
+        if seg.kind == "held":
+            return self._f * math.hypot(obs.xn - seg.obs[-1].xn, obs.yn - seg.obs[-1].yn) <= JUMP_PX
+        return True
+
+    def _place(self, seg: _Segment, obs: _Obs, *, confirmed: bool = False) -> None:
+        """Add ``obs`` to ``seg`` or, when it does not continue it, hold it back as the suspect (unless the
+        pixel after it already ``confirmed`` the change)."""
+        if seg.kind == "flight" and seg.fit is not None:
+            if self._predict_px(seg.fit, obs) <= self._break_px:
                 seg.obs.append(obs)
                 obs.seg = seg
                 if self._refit(seg):
                     return
                 seg.obs.pop()
+                obs.seg = None
+            if not confirmed:
+                self._suspect = obs
+                return
             self._break(seg, obs)
             return
-        if seg.kind == "held" and self._f * math.hypot(obs.xn - seg.obs[-1].xn, obs.yn - seg.obs[-1].yn) > JUMP_PX:
+        if seg.kind == "held" and not self._explains(seg, obs):
+            if not confirmed:
+                self._suspect = obs
+                return
             self._start(obs)  # a still ball does not jump: another one (a new point's ball in a hand)
             return
         seg.obs.append(obs)
@@ -346,15 +471,23 @@ class BallTracker3D:
             self._leave_held(seg)
 
     def _break(self, seg: _Segment, obs: _Obs) -> None:
-        """``obs`` does not continue the flight ``seg``. A flight with FREE_MIN pixels stands: a
-        contact happened and the next flight starts from it. A younger one is not trusted as an
-        anchor: its pixels go back to pending, with ``obs``, anchored to the flight before it."""
-        if len(seg.obs) >= FREE_MIN:
+        """``obs`` does not continue the flight ``seg``. A flight with FREE_MIN pixels, or one from a
+        known start (a hand's release, a contact) with ANCHORED_MIN + 2 that has reached the floor or a
+        wall (a serve's drop at its bounce), stands: a contact happened and the next flight starts from it. A younger one is not trusted as an anchor: its pixels go back to
+        pending, with ``obs``, anchored to the flight before it. A sight line no ball could reach from
+        where the flight last was (faster than MAX_SPEED_MPS) is another ball: a new point's, in a hand."""
+        last = seg.obs[-1]
+        if seg.fit is not None and \
+                self._ray_distance(obs, seg.fit.at(last.t)[0]) > MAX_SPEED_MPS * (obs.t - last.t):
+            self._start(obs)
+            return
+        if len(seg.obs) >= FREE_MIN or (seg.anchor is not None and len(seg.obs) >= ANCHORED_MIN + 2
+                                        and seg.fit is not None and self._response(*seg.fit.at(obs.t)) is not None):
             self._start(obs, anchor_from=seg)
             return
         parent = seg.parent if seg.parent is not None and seg.parent.fit is not None else None
         # Its start point stays (where it was held, or the contact it flew from): only its flight is in doubt.
-        merged = _Segment("pending", [*seg.obs, obs], parent, anchor=seg.anchor, still=seg.still,
+        merged = _Segment("pending", [*seg.obs, obs], parent, anchor=seg.anchor, prior=seg.prior,
                           came_from=seg.anchor)
         for o in merged.obs:
             o.seg = merged
@@ -362,47 +495,104 @@ class BallTracker3D:
         self._resolve_pending(merged)
 
     def _resolve_pending(self, seg: _Segment) -> None:
-        if seg.anchor is not None and len(seg.obs) >= ANCHORED_MIN and len(seg.obs) <= WINDOW:
-            got = self._fit(seg.obs, seg.anchor, seg.still)
-            if got is not None and float(got[1].max()) <= FIT_PX:
+        """Decide a pending segment, newest pixel added: a flight from its start point (or two, a contact
+        between), a flight from the contact that ended the flight before, a free flight of its latest
+        pixels, or a ball at rest (held, on the floor, at the net); else it waits for more pixels."""
+        n = len(seg.obs)
+        # A ball whose pixels stay put is at rest, whatever flight along its sight line would fit them.
+        if seg.anchor is not None and ANCHORED_MIN <= n <= WINDOW and self._moving_px(seg.obs) >= MIN_MOTION_PX:
+            got = self._fit(seg.obs, seg.anchor, seg.prior)
+            if got is not None and float(got[1].max()) <= self._fit_px:
                 seg.kind, seg.fit, seg.anchor_from = "flight", got[0], None
                 return
-        if seg.anchor_from is not None and len(seg.obs) >= ANCHORED_MIN:
+            if n >= 2 * ANCHORED_MIN and self._split(seg):
+                return
+        if seg.anchor_from is not None and n >= ANCHORED_MIN:
             if self._anchored(seg):
                 return
-            seg.anchor_from = None
-        if len(seg.obs) >= FREE_MIN:
-            got = self._fit(seg.obs[-WINDOW:])
-            if got is not None and float(got[1].max()) <= FIT_PX and self._moving(seg.obs[-FREE_MIN:]):
-                seg.kind, seg.fit = "flight", got[0]
-            else:
-                seg.kind, seg.plane = "held", self._rest_plane(seg)
+            if n >= WINDOW:
+                seg.anchor_from = None
+        if n < FREE_MIN:
+            return
+        for size in (WINDOW, FREE_MIN):
+            window = seg.obs[-size:]
+            got = self._fit(window)
+            if got is not None and float(got[1].max()) <= self._fit_px and self._moving(window[-FREE_MIN:]):
+                if len(window) < n:  # the pixels before it (a contact among them) stay unplaced
+                    before = _Segment("pending", seg.obs[:n - len(window)])
+                    for o in before.obs:
+                        o.seg = before
+                    del seg.obs[:n - len(window)]
+                seg.kind, seg.fit, seg.anchor_from = "flight", got[0], None
+                return
+        plane = self._rest_plane(seg)
+        if plane is not None:
+            seg.kind, seg.plane = "held", plane
+
+    def _split(self, seg: _Segment) -> bool:
+        """The pending ``seg`` from its known start (``seg.anchor``) as two flights, a contact between (a
+        serve's drop and its bounce): the best split of its pixels, each part at least ANCHORED_MIN."""
+        assert seg.anchor is not None
+        best: tuple[float, int, Flight, Flight, tuple[float, FloatArray]] | None = None
+        for k in range(ANCHORED_MIN, len(seg.obs) - ANCHORED_MIN + 1):
+            if min(self._moving_px(seg.obs[:k]), self._moving_px(seg.obs[k:])) < MIN_MOTION_PX:
+                continue  # a part whose pixels stay put is a ball at rest, not a flight
+            first = self._fit(seg.obs[:k], seg.anchor, seg.prior)
+            if first is None or float(first[1].max()) > self._fit_px:
+                continue
+            tau = (seg.obs[k - 1].t + seg.obs[k].t) / 2
+            anchor = (tau, first[0].at(tau)[0])
+            second = self._fit(seg.obs[k:], anchor, self._response(*first[0].at(tau)))
+            if second is None or float(second[1].max()) > self._fit_px:
+                continue
+            cost = float(np.sum(first[1] ** 2) + np.sum(second[1] ** 2))
+            if best is None or cost < best[0]:
+                best = (cost, k, first[0], second[0], anchor)
+        if best is None:
+            return False
+        _, k, first_fit, second_fit, anchor = best
+        head = _Segment("flight", seg.obs[:k], parent=seg.parent, anchor=seg.anchor, prior=seg.prior,
+                        fit=first_fit)
+        for o in head.obs:
+            o.seg = head
+        del seg.obs[:k]
+        seg.kind, seg.fit, seg.anchor, seg.prior, seg.parent, seg.anchor_from = \
+            "flight", second_fit, anchor, self._response(*first_fit.at(anchor[0])), head, None
+        return True
 
     def _anchored(self, seg: _Segment) -> bool:
-        """Try the pending ``seg`` as the flight after a contact that ended ``seg.anchor_from``."""
+        """Try the pending ``seg`` as the flight after a contact that ended ``seg.anchor_from``.
+
+        The contact lies between the old flight's last pixel and the new one's first, at a time no
+        pixel shows: it is searched over :data:`CONTACT_TIMES` fractions of that interval (a ball falls
+        7 cm in half a frame at 30 fps, more than the anchor's sigma: the interval's middle alone
+        misplaces a floor bounce's start)."""
         old = seg.anchor_from
         assert old is not None and old.fit is not None
-        best: tuple[float, int, Flight, Flight, tuple[float, FloatArray]] | None = None
+        best: tuple[float, int, Flight, Flight, tuple[float, FloatArray], tuple[FloatArray, float] | None] | None = None
         for back in range(0, LOOKBACK + 1):
             kept = old.obs[:len(old.obs) - back]
             if len(kept) < ANCHORED_MIN:
                 break
-            got_old = self._fit(kept[-WINDOW:], old.anchor if len(kept) <= WINDOW else None)
+            start = len(kept) <= WINDOW
+            got_old = self._fit(kept[-WINDOW:], old.anchor if start else None, old.prior if start else None)
             if got_old is None:
                 continue
             old_fit, old_err = got_old
             moved = old.obs[len(kept):] + seg.obs
-            tau = (kept[-1].t + moved[0].t) / 2
-            anchor = (tau, old_fit.at(tau)[0])
-            got = self._fit(moved, anchor)
-            if got is None or float(got[1].max()) > FIT_PX:
-                continue
-            cost = float(np.sum(got[1] ** 2) + np.sum(old_err ** 2))
-            if best is None or cost < best[0]:
-                best = (cost, back, old_fit, got[0], anchor)
+            for frac in CONTACT_TIMES:
+                tau = kept[-1].t + frac * (moved[0].t - kept[-1].t)
+                at, v_in = old_fit.at(tau)
+                anchor, prior = (tau, at), self._response(at, v_in)
+                got = self._fit(moved, anchor, prior)
+                if got is None or float(got[1].max()) > self._fit_px:
+                    continue
+                cost = float(np.sum(got[1] ** 2) + np.sum(old_err ** 2))
+                if best is None or cost < best[0]:
+                    best = (cost, back, old_fit, got[0], anchor, prior)
         if best is None:
             return False
-        _, back, old_fit, new_fit, anchor = best
+        _, back, old_fit, new_fit, anchor, prior = best
         if back:
             moved = old.obs[len(old.obs) - back:]
             del old.obs[len(old.obs) - back:]
@@ -411,6 +601,7 @@ class BallTracker3D:
             for o in moved:
                 o.seg = seg
         seg.kind, seg.fit, seg.anchor, seg.anchor_from, seg.parent = "flight", new_fit, anchor, None, old
+        seg.prior = prior
         return True
 
     def _leave_held(self, seg: _Segment) -> None:
@@ -429,19 +620,20 @@ class BallTracker3D:
             if held_at is None or self._moving_px(window) < MIN_MOTION_PX:
                 continue
             anchor = ((release.t + window[0].t) / 2, held_at)
-            got = self._fit(window, anchor, still=True)
-            if got is not None and float(got[1].max()) <= FIT_PX:
+            got = self._fit(window, anchor, RELEASED)
+            if got is not None and float(got[1].max()) <= self._fit_px:
                 break
             got = None
         if got is None and len(seg.obs) > FREE_MIN:
             size, anchor = FREE_MIN, None
             window = seg.obs[-size:]
             got = self._fit(window)
-            if got is not None and (float(got[1].max()) > FIT_PX or not self._moving(window)):
+            if got is not None and (float(got[1].max()) > self._fit_px or not self._moving(window)):
                 got = None
         if got is None:
             return
-        flight = _Segment("flight", list(seg.obs[-size:]), fit=got[0], anchor=anchor, still=anchor is not None)
+        flight = _Segment("flight", list(seg.obs[-size:]), fit=got[0], anchor=anchor,
+                          prior=RELEASED if anchor is not None else None)
         del seg.obs[-size:]
         for o in flight.obs:
             o.seg = flight
@@ -457,7 +649,9 @@ class BallTracker3D:
             if obs is None:
                 return BallPoint(index, t, None)
             p = self._on_plane(obs, *seg.plane)
-            return BallPoint(index, t, None if p is None else (float(p[0]), float(p[1]), float(p[2])), held=True)
+            if p is None or not self._inside(p):  # a sight line grazing the plane: no place for it
+                return BallPoint(index, t, None)
+            return BallPoint(index, t, (float(p[0]), float(p[1]), float(p[2])), held=True)
         assert seg.fit is not None
         pos, vel = seg.fit.at(t)
         return BallPoint(index, t, (float(pos[0]), float(pos[1]), float(pos[2])),
