@@ -37,6 +37,9 @@ def test_truth_annotations_meet_the_issue_bars(seed: int) -> None:
     # the hard case of one view; docs/benchmarks.md). This checks that it does not get worse.
     assert s.bounces_truth >= 10 and s.bounce_recall >= 0.85 and s.bounce_precision >= 0.85, s.table()
     assert s.surfaces_right >= 0.9, s.table()
+    # The issue's bar: the ball's speed within 10 % of the truth where the pose is known. Of the frames given
+    # a 3D speed on this seed's 1800 frames: 0.66 before the bounce law was the flight's prior, 0.85 after.
+    assert s.speed_within >= 0.8 and s.speed_frames >= 400, s.table()
     assert len(s.rally_ious) >= 3 and min(s.rally_ious) >= 0.8, s.table()
 
 

@@ -5,7 +5,9 @@ in play matched one to one within 2 frames, recall 0.51 and precision 0.74 (per 
 precision 0.67-0.92); finished rallies with exactly the truth's shot count 18 of 41 (0.44; the reversal
 count it replaces: 13 of 43, 0.30). The issue's goal of 0.9 is not met: most misses are serves and returns
 where the 3D tracker holds the ball at the held-ball height up to the contact (no turn to see), or has no
-position around it (a segment break). The asserts below keep it from getting worse, on seeds 1 and 4.
+position around it (a segment break). Since the 3D ball takes a bounce's law as its prior (a serve's drop
+bounced is a flight, not held), seeds 1-6: recall 0.55, precision 0.82 (docs/benchmarks.md). The asserts
+below keep it from getting worse, on seeds 1 and 4.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ CAM = "court-1"
 FRAME_NS = round(1e9 / sa.FPS)
 
 
-@pytest.mark.parametrize(("seed", "recall", "precision"), [(1, 0.55, 0.65), (4, 0.4, 0.8)])
+@pytest.mark.parametrize(("seed", "recall", "precision"), [(1, 0.6, 0.75), (4, 0.55, 0.9)])
 def test_hits_and_shots_near_truth(seed: int, recall: float, precision: float) -> None:
     frames = sa.frames(seed, 1800, CAM, "people", "ball")
     state = CameraAnalytics(CAM, solve(sa.clicks(sa.camera(), CAM), 1), "people", "ball")
