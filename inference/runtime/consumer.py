@@ -6,7 +6,8 @@ Data flow (one event loop, two named worker threads)::
     NATS callback: headers only, stale cut --offer--> LatestFrameSlots (newest frame per camera)
     dispatcher --take(batch)--> thread "decode-<model>" (JPEG -> BGR)
                --ready queue (1 batch)--> infer loop --> thread "infer-<model>" (Runner.infer)
-    infer loop: publish one Annotation per frame (core NATS; JetStream ANNOTATIONS captures it)
+    infer loop --published queue--> publish loop: one Annotation per frame (core NATS;
+                                    JetStream ANNOTATIONS captures it)
 
 The model runs one batch at a time. The next batch is taken and decoded while the
 model is still busy, timed (from running estimates of both stages) to be ready
@@ -19,7 +20,10 @@ is taken for a batch, and a frame that will be older than ``max_age_ms`` when th
 can start on it is dropped on arrival or when the batch is taken, never decoded. Stateless models share frames through the queue group
 ``infer.<model>``; stateful runners (``runner.stateful``, e.g. tracking) subscribe
 without it and serve only the cameras they own (:mod:`inference.runtime.camera_ownership`).
-Annotations are built and sent by :mod:`inference.runtime.annotation_publisher`.
+Annotations are built and sent by :mod:`inference.runtime.annotation_publisher`, in a loop of
+their own: a batch's results are handed over and the infer loop goes straight back to submit the
+next decoded batch, so the model thread starts it before this batch's annotations are serialised
+and sent (the event loop does that while the model runs), not after.
 With ``decode_ahead`` false (``ModelConfig.decode_ahead``) there is no decode thread: frames are
 taken only when the model is idle and decoded in its thread just before it runs them (one thread
 hop less per batch, nothing decoded while the model is busy). In ``bench/contended`` on the loaded
@@ -129,6 +133,8 @@ class InferenceConsumer:
             BlockingWorker(f"infer-{model.name}", self._run_job))
         self._ready: asyncio.Queue[tuple[list[PendingFrame], Decoded | list[bytes]] | None] = (
             asyncio.Queue(maxsize=1))
+        #: Finished batches on their way to the publish loop: (frames, results, model start ns).
+        self._published: asyncio.Queue[tuple[list[PendingFrame], BatchOutcome, int] | None] = asyncio.Queue()
         self._infer_started_ns: int | None = None
         self._est_infer = Ewma()
         self._est_decode = Ewma()
@@ -150,6 +156,7 @@ class InferenceConsumer:
                                         name=f"heartbeat-{self.model.name}")
         dispatcher: asyncio.Task[None] | None = None
         inferrer: asyncio.Task[None] | None = None
+        publisher: asyncio.Task[None] | None = None
         try:
             if self._ownership is not None:
                 self._subs.append(await camera_ownership.join(self.nc, self._on_heartbeat, self._announce,
@@ -159,15 +166,16 @@ class InferenceConsumer:
             self._set_state(ServiceState.READY)
             dispatcher = asyncio.create_task(self._dispatch_loop(), name=f"dispatch-{self.model.name}")
             inferrer = asyncio.create_task(self._infer_loop(), name=f"infer-{self.model.name}")
+            publisher = asyncio.create_task(self._publish_loop(), name=f"publish-{self.model.name}")
             stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait({dispatcher, inferrer, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({dispatcher, inferrer, publisher, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
         finally:
             self._set_state(ServiceState.STOPPING)
             await self._unsubscribe()
             self._stopping = True
             self._wake.set()
-            await self._join(dispatcher, inferrer)
+            await self._join(dispatcher, inferrer, publisher)
             await self.runner.detach()
             await self._decoder.stop()
             await self._inferrer.stop()
@@ -181,9 +189,9 @@ class InferenceConsumer:
 
     @staticmethod
     async def _join(*loops: asyncio.Task[None] | None) -> None:
-        """Wait until both loops end (the batch in flight is run and published).
+        """Wait until the loops end (the batch in flight is run and published).
 
-        A crashed loop cancels the other, so shutdown never hangs, and its error is re-raised.
+        A crashed loop cancels the others, so shutdown never hangs, and its error is re-raised.
         """
         tasks = [t for t in loops if t is not None]
         if not tasks:
@@ -343,7 +351,13 @@ class InferenceConsumer:
                                     None if per_frame is None else per_frame * frames)
 
     async def _infer_loop(self) -> None:
-        """Run decoded batches through the model, one at a time, and publish the results."""
+        """Run decoded batches through the model, one at a time; hand the results to the publish loop."""
+        try:
+            await self._run_batches()
+        finally:
+            self._published.put_nowait(None)
+
+    async def _run_batches(self) -> None:
         while (item := await self._ready.get()) is not None:
             frames, decoded = item
             self._infer_started_ns = start = time.monotonic_ns()
@@ -366,6 +380,15 @@ class InferenceConsumer:
             self.metrics.infer_ms.add(outcome.infer_ms)
             if self.state == ServiceState.DEGRADED:
                 self._set_state(ServiceState.READY)
+            self._published.put_nowait((frames, outcome, start))
+
+    async def _publish_loop(self) -> None:
+        """Publish each finished batch's annotations, in the order the model ran them.
+
+        Never more than one batch behind: the next batch takes a model run, publishing it well under a ms.
+        """
+        while (item := await self._published.get()) is not None:
+            frames, outcome, start = item
             for frame, done in zip(frames, outcome.results, strict=True):
                 if isinstance(done, FrameDone):
                     await self._publish(frame, done, (start - frame.received_ns) / 1e6, outcome.infer_ms)
