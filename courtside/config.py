@@ -146,6 +146,10 @@ class ModelConfig(_Strict):
         "the current one (hides decode behind a busy model); false: take frames only when the model is idle and "
         "decode them in the model's thread just before it runs them (one thread hop less per batch, and no frame "
         "decoded that a newer one supersedes while the model is busy): for a fast model that is mostly idle")
+    nice: int = Field(
+        0, ge=0, le=19, description="niceness added to the consumer's process at start (Linux: every thread "
+        "inherits it): a slow model with latency to spare yields the cores to a fast one and to ingest. It weighs "
+        "processes sharing the CPUs (courtside up, one host); between containers their CPU shares decide")
     conf: float = Field(0.25, ge=0, le=1)
     iou: float = Field(0.7, ge=0, le=1)
     classes: list[int] | None = None

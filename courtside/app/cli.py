@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -136,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
             run_service(lambda stop: run(config, url, stop))
         elif args.command == "infer":
             model = config.model(args.model)
+            if model.nice:  # before any thread starts: Linux niceness is per thread, inherited by new ones
+                os.nice(model.nice)
             run = _service("inference.service")
             run_service(lambda stop: run(config, model, url, stop))
         elif args.command == "fanout":
