@@ -117,8 +117,9 @@ def test_the_configuration_is_the_embedded_default_of_courtside_up() -> None:
         assert [m.name for m in config.models] == [m.name for m in embedded.models]
         for mine, theirs in zip(config.models, embedded.models, strict=True):
             # weights: the same file, from the mounted or baked /models; device: the gpu profile's
-            # yolo; host/port: one consumer per container, its ops routes on a fixed port
-            ignore = {"weights", "device", "host", "port"}
+            # yolo; host/port: one consumer per container, its ops routes on a fixed port; nice: it
+            # weighs processes sharing CPUs (courtside up), containers get CPU shares instead
+            ignore = {"weights", "device", "host", "port", "nice"}
             assert mine.model_dump(exclude=ignore) == theirs.model_dump(exclude=ignore)
             assert Path(mine.weights).name == Path(theirs.weights).name
         # Recording and the archive as `courtside up`: a local archive, in the fanout's volume here.
