@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -210,3 +211,28 @@ async def serving(nc: NATS, python: Path, args: Sequence[str], env: dict[str, st
         if child.stderr:
             sys.stderr.write(child.stderr.read().decode(errors="replace")[-3000:])
             child.stderr.close()
+
+
+async def spawn_ready_infer(nc: NATS, nats_url: str, config: Path, model: str,
+                            stderr: int | None = None) -> subprocess.Popen[bytes]:
+    """Start ``courtside infer <model>`` on ``config`` against ``nats_url``; returns once its heartbeat
+    says ready (60 s at most; stopped and re-raised otherwise). The caller stops it (``process.stop``)."""
+    ready = asyncio.Event()
+
+    async def on_status(msg: Msg) -> None:
+        beat = json.loads(msg.data)
+        if model in beat.get("models", {}) and beat.get("state") == "ready":
+            ready.set()
+
+    sub = await nc.subscribe("status.inference.*", cb=on_status)
+    env = {**os.environ, "COURTSIDE_NATS__URL": nats_url}
+    child = process.spawn([sys.executable, "-m", "courtside", "--config", str(config), "infer", model],
+                          env=env, stderr=stderr)
+    try:
+        await asyncio.wait_for(ready.wait(), 60)
+    except BaseException:
+        process.stop(child, f"consumer {model}")
+        raise
+    finally:
+        await sub.unsubscribe()
+    return child

@@ -8,9 +8,7 @@ place go in, and the annotations' boxes must cover that square within a few pixe
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
@@ -18,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from infer_support import collecting, jpeg, publish_frame
+from infer_support import collecting, jpeg, publish_frame, spawn_ready_infer
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 
 from courtside import process
 from courtside.app.cli import main as cli_main
@@ -99,19 +96,8 @@ async def test_courtside_infer_serves_the_brightest_backend_end_to_end(nats_serv
     config = tmp_path / "bright.yaml"
     config.write_text(json.dumps({"models": [{"name": "bright", "backend": "brightest", "batch": 2,
                                               "max_wait_ms": 0, "max_age_ms": 60_000}]}))
-    ready = asyncio.Event()
-
-    async def on_status(msg: Msg) -> None:
-        beat = json.loads(msg.data)
-        if "bright" in beat.get("models", {}) and beat.get("state") == "ready":
-            ready.set()
-
-    await nc.subscribe("status.inference.*", cb=on_status)
-    env = {**os.environ, "COURTSIDE_NATS__URL": nats_server.url}
-    child = process.spawn([sys.executable, "-m", "courtside", "--config", str(config), "infer", "bright"],
-                          env=env, stderr=subprocess.PIPE)
+    child = await spawn_ready_infer(nc, nats_server.url, config, "bright", stderr=subprocess.PIPE)
     try:
-        await asyncio.wait_for(ready.wait(), 60)
         async with collecting(nc, "bright") as got:
             for seq, square in enumerate(SQUARES, start=1):  # closed loop: nothing is superseded
                 await publish_frame(nc, "court-1", seq, jpeg(painted(square, seq)), 320, 240)

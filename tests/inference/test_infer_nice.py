@@ -8,16 +8,14 @@ nats-server) is read from ``/proc`` once it reports ready.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from infer_support import spawn_ready_infer
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from pydantic import ValidationError
 
 from courtside import process
@@ -47,19 +45,8 @@ async def test_every_thread_of_the_consumer_runs_at_the_configured_niceness(nats
                                                                             tmp_path: Path) -> None:
     config = tmp_path / "nice.yaml"
     config.write_text(json.dumps({"models": [{"name": "bright", "backend": "brightest", "nice": 7}]}))
-    ready = asyncio.Event()
-
-    async def on_status(msg: Msg) -> None:
-        beat = json.loads(msg.data)
-        if "bright" in beat.get("models", {}) and beat.get("state") == "ready":
-            ready.set()
-
-    await nc.subscribe("status.inference.*", cb=on_status)
-    env = {**os.environ, "COURTSIDE_NATS__URL": nats_server.url}
-    child = process.spawn([sys.executable, "-m", "courtside", "--config", str(config), "infer", "bright"],
-                          env=env, stderr=subprocess.DEVNULL)
+    child = await spawn_ready_infer(nc, nats_server.url, config, "bright", stderr=subprocess.DEVNULL)
     try:
-        await asyncio.wait_for(ready.wait(), 60)
         nices = thread_nices(child.pid)
     finally:
         process.stop(child, "nice consumer")
