@@ -20,7 +20,7 @@ frame). Defaults: ``--threads 1``, the embedded default's setting for the ball m
 the 2 cores with the other consumers and ingest), and ``--offer 1.1``, a camera just faster
 than the model. Offering more measures what receiving and dropping the surplus costs, not the
 runtime: at ``--offer 1.5`` (about 140 fps of 720p JPEGs into one consumer) the consumer
-served 0.83 of the direct loop on the quiet machine, at 1.1 0.98 (docs/benchmarks.md).
+served 0.83 of the direct loop on the quiet machine, at 1.1 0.94-0.98 (docs/benchmarks.md).
 
 Last two lines: ``RESULT ball_f1=<ours> anchor=<OpenCV candidates> ratio=<quotient>`` and
 ``RESULT ball_fps=<small, ONNX Runtime, consumer> anchor=<its direct loop> ratio=<quotient>``.
