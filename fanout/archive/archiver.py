@@ -9,7 +9,7 @@ annotations and analytics (until every model and the analytics service answered 
 last frame, at most ``annotation_grace_s`` after its end) and the camera's calibration (key-value bucket, read
 only; unreadable: counted, logged once per change, the header says null) and build the
 sidecar -> create both objects once, the sidecar first (``if_generation_match=0``; an existing one with
-the same checksum counts as done) -> ack -> free the object store's copy.
+the same checksum counts as done) -> free the object store's copy -> ack.
 
 An unreachable archive is retried with a capped, jittered backoff; the message stays
 unacknowledged in the stream meanwhile, so nothing is lost and nothing is written
@@ -194,8 +194,11 @@ class Archiver:
             self.stats.last_error = f"{segment.segment_id}: {problems}"
             log.error("%s: segment %s is corrupt and NOT archived: %s", segment.camera,
                       segment.segment_id, "; ".join(problems))
+            try:
+                await delete_segment(self._nc, segment.object_key)
+            except (NatsError, NatsUnavailable, asyncio.TimeoutError) as exc:
+                log.warning("%s: corrupt copy of %s left in NATS (%s)", segment.camera, segment.segment_id, exc)
             await msg.term()
-            await delete_segment(self._nc, segment.object_key)
             return
         try:
             found = await sidecar.read_lines(self._nc, segment, self.config.annotation_grace_s, self._clock)
@@ -264,12 +267,20 @@ class Archiver:
             raise RetryLater(str(exc)) from None
 
     async def _done(self, segment: SegmentMessage, msg: Msg) -> None:
+        """Free the object store's copy, then ack.
+
+        In this order nothing leaks: a failed free, a crash or a cancel before the ack
+        redelivers the message, which finds the segment archived and verified and frees
+        again (absent is fine). Acking first would leave the copy behind for good whenever
+        the free failed or the archiver stopped between the two.
+        """
+        try:
+            await delete_segment(self._nc, segment.object_key)
+        except (NatsError, NatsUnavailable, asyncio.TimeoutError) as exc:
+            raise RetryLater(f"freeing {segment.segment_id} in NATS: {exc}") from None
         try:
             await msg.ack_sync(timeout=5.0)
         except (NatsError, asyncio.TimeoutError) as exc:
             # Redelivered later and then found archived and verified: no loss, no duplicate.
             log.warning("%s: ack of %s failed (%s)", segment.camera, segment.segment_id, exc)
-            return
-        with contextlib.suppress(NatsError, NatsUnavailable, asyncio.TimeoutError):
-            await delete_segment(self._nc, segment.object_key)
 

@@ -8,7 +8,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +15,20 @@ import nats
 import pytest
 from courtside_contracts.analytics_calibration import CalibrationRecord
 from courtside_contracts.clips import IndexEntry, SegmentMessage, segment_id
-from courtside_contracts.streams import CLIPS
-from courtside_contracts.subjects import CALIBRATION_BUCKET, SEGMENTS_BUCKET, clips_subject
+from courtside_contracts.subjects import CALIBRATION_BUCKET
 from nats.aio.client import Client as NATS
-from nats.js.api import KeyValueConfig, ObjectStoreConfig
+from nats.js.api import KeyValueConfig
 
 from analytics.calibration_store import CalibrationStore
 from courtside.nats_server import EmbeddedNats
 from courtside.nats_users import service_users, user_url
-from courtside.natsio import ensure_stream
 from fanout.archive import calibration, sidecar
 from fanout.archive.archiver import Archiver
-from fanout.archive.store import LocalStore, crc32c_of
-from ingest.av_source import AvSource, OpenOptions
-from ingest.recording.recorder import CameraRecorder, RecordingOptions
-from ingest.recording.spool import Spool, SpoolLimits
+from fanout.archive.store import LocalStore
+from tests.archive.segment_support import FRAME_NS, RealSegment, announce, record_segment
 from tests.archive.test_archive_pipeline import archive_config, archived, running_archiver
-from tests.support.media import make_h264_clip
 
 pytestmark = pytest.mark.timeout(120)
-FRAME_NS = 33_333_333
 RECORD = CalibrationRecord("cam-0", 1280, 720, {"near_left": (102.5, 640.0), "far_right": (1010.0, 210.25)},
                            set_ns=1_700_000_000_000_000_000, source="test points")
 
@@ -68,37 +61,9 @@ def test_the_header_says_null_without_a_calibration_and_the_bytes_are_stable() -
 
 # -- the archiver against a real server ----------------------------------------------------------
 
-@dataclass
-class RealSegment:
-    data: bytes
-    fragments: int
-
-
 @pytest.fixture
 def real_segment(tmp_path: Path) -> RealSegment:
-    clip = make_h264_clip(tmp_path / "clip.mp4", frames=30, fps=30)
-    spool = Spool("cam-0", tmp_path / "s", SpoolLimits(1 << 30, 1e9))
-    rec = CameraRecorder("cam-0", spool, RecordingOptions(60.0, 0.5))
-    with AvSource(str(clip), OpenOptions(live=False), packets=rec) as source:
-        for _ in source.frames():
-            pass
-    [seg] = spool.pending()
-    return RealSegment(spool.media_path(seg.segment_id).read_bytes(), seg.fragments)
-
-
-async def announce(nc: NATS, seg: RealSegment, start_ns: int) -> SegmentMessage:
-    """Put ``seg`` into the object store and publish its ``clips.cam-0`` message (one index entry per frame)."""
-    js = nc.jetstream()
-    await ensure_stream(nc, CLIPS)
-    obj = await js.create_object_store(SEGMENTS_BUCKET, ObjectStoreConfig(max_bytes=1 << 28))
-    seg_id = segment_id("cam-0", start_ns)
-    await obj.put(seg_id, seg.data)
-    msg = SegmentMessage(segment_id=seg_id, camera="cam-0", start_ns=start_ns, end_ns=start_ns + 30 * FRAME_NS,
-                         codec="h264", width=640, height=360, size=len(seg.data), object_key=seg_id,
-                         fragments=seg.fragments, crc32c=crc32c_of(seg.data), pts_origin=0.0,
-                         index=tuple(IndexEntry(i + 1, i / 30, start_ns + i * FRAME_NS) for i in range(30)))
-    await js.publish(clips_subject("cam-0"), msg.to_json(), headers={"Nats-Msg-Id": seg_id})
-    return msg
+    return record_segment(tmp_path)
 
 
 async def archived_header(nc: NATS, tmp_path: Path, seg: RealSegment) -> tuple[dict[str, Any], Archiver]:
