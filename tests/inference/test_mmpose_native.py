@@ -76,7 +76,7 @@ from inference.runtime.decode import decode_frame
 from tests.inference.probe_kit import refusals
 
 work, nats_url, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-SKIPPED = (117, 119)
+SKIPPED = (118, 119)
 frames = [decode_frame((work / f"{i}.jpg").read_bytes(), None).image for i in range(count)]
 boxes = [[tuple(b) for b in frame] for frame in json.loads((work / "boxes.json").read_text())]
 CONF = {}
@@ -171,9 +171,10 @@ async def joined():
     await detect(1, 13); await asyncio.sleep(0.1)
     got["half"] = (objects((await asyncio.to_thread(td.infer_frames, [small], [ref(1, 13)]))[0]), 0.0)
     got["half_direct"] = objects(td.pose_boxes([small], [[(x1 / 2, y1 / 2, x2 / 2, y2 / 2, s) for x1, y1, x2, y2, s in boxes[1]]])[0])
-    # a burst: the detector publishes 20 frames at once, far ahead of the pose model, and skips two
-    # (dropped under newest-frame-wins); the pose side then takes them in order. (A message held
-    # longer than 4 timeouts is dropped as stale: the skipped ones come last so none expires here.)
+    # a burst: the detector publishes 20 frames at once, far ahead of the pose model, and skips the
+    # last two (dropped under newest-frame-wins); the pose side then takes them in order. A message
+    # held longer than its retention (4 timeouts, 2.4 s) expires: on a loaded machine the last frames
+    # of the burst can be served that late, and then miss their boxes (counted as expired).
     seqs = list(range(100, 120))
     for seq in seqs:
         if seq not in SKIPPED:
@@ -183,7 +184,7 @@ async def joined():
              for seq in seqs]
     got["burst"] = {"out": burst, "took": time.monotonic() - t, "held": td.boxes.held()}
     counts = td.boxes.counts
-    got["counts"] = {"joined": counts.joined, "missing": counts.missing}
+    got["counts"] = {"joined": counts.joined, "missing": counts.missing, "expired": counts.expired}
     await td.detach(); await nc.close()
     return got
 
@@ -307,15 +308,27 @@ def test_rtmpose_joins_detector_boxes_through_nats(probe: dict[str, Any]) -> Non
     missing, took = joined["missing"]
     assert missing == [] and 0.55 < took < 5.0  # never came: no people after the timeout, no hang
     assert joined["half"][0] == joined["half_direct"] and len(joined["half"][0]) == 2  # boxes scaled to the image
-    assert joined["counts"] == {"joined": 3 + 18, "missing": 1 + 2}  # with the burst's
+    expired = joined["counts"]["expired"]  # burst messages held past retention on a slow machine
+    assert joined["counts"] == {"joined": 3 + 18 - expired, "missing": 1 + 2 + expired, "expired": expired}
 
 
 @pytest.mark.timeout(3600)
 def test_rtmpose_join_under_a_burst_from_a_faster_detector(probe: dict[str, Any]) -> None:
-    SKIPPED = (117, 119)  # as in the probe
-    burst, direct = probe["rtmpose-t"]["joined"]["burst"], probe["rtmpose-t"]["ours"]
+    SKIPPED = (118, 119)  # as in the probe
+    joined, direct = probe["rtmpose-t"]["joined"], probe["rtmpose-t"]["ours"]
+    burst, expired = joined["burst"], joined["counts"]["expired"]
+    sent = [seq for seq in range(100, 120) if seq not in SKIPPED]
+    misses = []
     for seq, got in zip(range(100, 120), burst["out"], strict=True):
-        assert got == ([] if seq in SKIPPED else direct[seq % 2]), seq  # each frame its own detector's boxes
+        if seq in SKIPPED:
+            assert got == [], seq
+        elif got != direct[seq % 2]:  # each frame its own detector's boxes, or none once its message expired
+            assert got == [], seq
+            misses.append(seq)
+    # Messages expire oldest first and the burst's arrived together: only its last frames can miss,
+    # each one counted; most are served well inside the 2.4 s retention even on a loaded runner.
+    assert misses == sent[len(sent) - len(misses):] and len(misses) == expired, (misses, expired)
+    assert expired <= 10, f"{expired} of 18 boxes expired: the pose model ran > 0.24 s a frame"
     assert burst["held"] == 0  # every message was used or dropped once its frame was answered: no leak
     assert burst["took"] < 120  # two 0.6 s waits for the skipped frames, never a hang
 
