@@ -20,7 +20,8 @@ frame). Defaults: ``--threads 1``, the embedded default's setting for the ball m
 the 2 cores with the other consumers and ingest), and ``--offer 1.1``, a camera just faster
 than the model. Offering more measures what receiving and dropping the surplus costs, not the
 runtime: at ``--offer 1.5`` (about 140 fps of 720p JPEGs into one consumer) the consumer
-served 0.83 of the direct loop on the quiet machine, at 1.1 0.94-0.98 (docs/benchmarks.md).
+served 0.83 of the direct loop on the quiet machine, at 1.1 0.94-0.98 with 90-frame runs and 0.99-1.04
+with 300-frame runs, the default (docs/benchmarks.md).
 
 Last two lines: ``RESULT ball_f1=<ours> anchor=<OpenCV candidates> ratio=<quotient>`` and
 ``RESULT ball_fps=<small, ONNX Runtime, consumer> anchor=<its direct loop> ratio=<quotient>``.
@@ -94,7 +95,8 @@ async def consumer_fps(url: str, config: ModelConfig, runner: Runner, frames_dir
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=90, help="demo frames per speed run")
+    parser.add_argument("--frames", type=int, default=300,
+                        help="demo frames per speed run (300: about 2-3 s a run, past the start-up transient)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="model threads (the embedded default's 1)")
     parser.add_argument("--eval-frames", type=int, default=150, help="frames per held-out clip")
