@@ -82,6 +82,9 @@ log = logging.getLogger(__name__)
 SERVICE = SERVICE_INFERENCE
 #: A camera counts as active (for "batch full") while it sent a frame this recently.
 ACTIVE_WINDOW_NS = 2_000_000_000
+#: Finished batches that may wait for the publish loop before the model waits for it (normally
+#: none: publishing a batch takes well under a millisecond, a model run far more).
+PUBLISH_BACKLOG_BATCHES = 2
 #: Heartbeat interval when cameras are owned (tracking): faster, so cameras move within 5 s.
 OWNERSHIP_HEARTBEAT_S = 1.0
 
@@ -133,8 +136,11 @@ class InferenceConsumer:
             BlockingWorker(f"infer-{model.name}", self._run_job))
         self._ready: asyncio.Queue[tuple[list[PendingFrame], Decoded | list[bytes]] | None] = (
             asyncio.Queue(maxsize=1))
-        #: Finished batches on their way to the publish loop: (frames, results, model start ns).
-        self._published: asyncio.Queue[tuple[list[PendingFrame], BatchOutcome, int] | None] = asyncio.Queue()
+        #: Finished batches on their way to the publish loop: (frames, results, model start ns). Bounded:
+        #: when publishing stalls (a slow NATS connection) the model waits, and newest-frame-wins drops
+        #: at the slots, instead of results piling up here without limit.
+        self._published: asyncio.Queue[tuple[list[PendingFrame], BatchOutcome, int] | None] = (
+            asyncio.Queue(maxsize=PUBLISH_BACKLOG_BATCHES))
         self._infer_started_ns: int | None = None
         self._est_infer = Ewma()
         self._est_decode = Ewma()
@@ -351,11 +357,13 @@ class InferenceConsumer:
                                     None if per_frame is None else per_frame * frames)
 
     async def _infer_loop(self) -> None:
-        """Run decoded batches through the model, one at a time; hand the results to the publish loop."""
-        try:
-            await self._run_batches()
-        finally:
-            self._published.put_nowait(None)
+        """Run decoded batches through the model, one at a time; hand the results to the publish loop.
+
+        The end mark follows the last batch only on a normal end: a crash or a cancel of either
+        loop makes :meth:`_join` cancel the other.
+        """
+        await self._run_batches()
+        await self._published.put(None)
 
     async def _run_batches(self) -> None:
         while (item := await self._ready.get()) is not None:
@@ -380,12 +388,13 @@ class InferenceConsumer:
             self.metrics.infer_ms.add(outcome.infer_ms)
             if self.state == ServiceState.DEGRADED:
                 self._set_state(ServiceState.READY)
-            self._published.put_nowait((frames, outcome, start))
+            await self._published.put((frames, outcome, start))
 
     async def _publish_loop(self) -> None:
         """Publish each finished batch's annotations, in the order the model ran them.
 
-        Never more than one batch behind: the next batch takes a model run, publishing it well under a ms.
+        Normally never more than one batch behind (the next batch takes a model run, publishing it well
+        under a ms); at most :data:`PUBLISH_BACKLOG_BATCHES` when publishing stalls.
         """
         while (item := await self._published.get()) is not None:
             frames, outcome, start = item
