@@ -1,7 +1,7 @@
 """End-to-end fps on a video file: Courtside vs Ultralytics' own streaming predict.
 
-Courtside: a feeder thread decodes the clip (PyAV) and JPEG-encodes each frame as
-ingest does; frames go through a real nats-server to :class:`InferenceConsumer`
+Courtside: a feeder thread decodes the clip (PyAV) and JPEG-encodes each frame with
+ingest's encoder; frames go through a real nats-server to :class:`InferenceConsumer`
 (Ultralytics runner), annotations come back. The feeder keeps two frames in
 flight on two camera ids (closed loop: every frame is annotated, none dropped),
 so fps = frames / (first publish -> last annotation).
@@ -41,13 +41,12 @@ from pathlib import Path
 
 import av
 import nats
-import simplejpeg
 from courtside_contracts.headers import FrameMeta
 from courtside_contracts.subjects import annotations_filter, frames_subject
 from nats.aio.msg import Msg
 
 from bench.common import court_clip, median, result_line
-from courtside.config import ModelConfig
+from courtside.config import CameraConfig, ModelConfig
 from courtside.nats_server import EmbeddedNats
 from courtside.natsio import now_ns
 from inference.backends import create_runner
@@ -55,6 +54,7 @@ from inference.backends.base import Runner
 from inference.export import export_onnx
 from inference.runtime.consumer import InferenceConsumer
 from inference.runtime.worker import call_in_fresh_thread
+from ingest.jpeg_encoder import JpegEncoder
 
 INFLIGHT = 2
 
@@ -83,12 +83,14 @@ def ultralytics_streams_fps(runners: list[object], clip: Path) -> tuple[float, i
 
 
 def _feeder(clip: Path, out: queue.Queue[tuple[bytes, int, int] | None]) -> None:
-    """Thread: decode + JPEG-encode every frame (what ingest does), bounded hand-off."""
+    """Thread: decode + JPEG-encode every frame with ingest's own encoder (from the YUV planes, a camera's
+    default ``max_side`` and ``jpeg_quality``), bounded hand-off."""
+    defaults = CameraConfig(id="bench", url="file:///bench.mp4")
+    encoder = JpegEncoder(defaults.max_side, defaults.jpeg_quality)
     with av.open(str(clip)) as container:
         for frame in container.decode(video=0):
-            img = frame.to_ndarray(format="bgr24")
-            data = simplejpeg.encode_jpeg(img, quality=80, colorspace="BGR", colorsubsampling="420")
-            out.put((bytes(data), img.shape[1], img.shape[0]))
+            encoded = encoder.encode(frame, 0, None)
+            out.put((encoded.jpeg, encoded.width, encoded.height))
     out.put(None)
 
 
