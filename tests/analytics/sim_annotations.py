@@ -103,6 +103,22 @@ def truth_rallies(frames_: list[SimFrameTruth]) -> list[tuple[int, int]]:
     return out
 
 
+def play_intervals(frames_: list[SimFrameTruth]) -> list[tuple[int, int]]:
+    """(start ts, end ts) of every rally in play: those played to their end and, when the frames stop
+    mid-rally, the last one up to the last frame (its bounces and hits are scored too)."""
+    out, start = [], None
+    for f in frames_:
+        for e in f.truth.events:
+            if e.kind == "rally_start":
+                start = f.ts
+            elif e.kind == "rally_end" and start is not None:
+                out.append((start, f.ts))
+                start = None
+    if start is not None and frames_:
+        out.append((start, frames_[-1].ts))
+    return out
+
+
 def truth_bounces(frames_: list[SimFrameTruth], last_seq: int) -> list[tuple[int, str]]:
     """(seq, surface) of the bounces in play the camera saw (ball in the image the frame before and at
     the contact), up to ``last_seq``: a contact outside the picture cannot be seen from it."""
@@ -210,8 +226,10 @@ def score(messages: list[AnalyticsMessage], frames_: list[SimFrameTruth], lag_fr
     truth_b = truth_bounces(frames_, last - 2)
     frame_ns = frames_[1].ts - frames_[0].ts if len(frames_) > 1 else round(1e9 / FPS)
 
+    play = play_intervals(frames_)  # as truth_bounces counts them: the rally the frames stop in included
+
     def in_play(ts: int) -> bool:
-        return any(a - frame_ns <= ts <= e + 2 * frame_ns for a, e in rallies)
+        return any(a - frame_ns <= ts <= e + 2 * frame_ns for a, e in play)
 
     found = [b for m in messages for b in m.bounces if in_play(b.ts)]
     pairs = _match([seq for seq, _ in truth_b], [b.seq for b in found])
