@@ -90,8 +90,8 @@ def frames(seed: int, count: int, camera_id: str, player_model: str, ball_model:
     return out
 
 
-def truth_rallies(frames_: list[SimFrameTruth]) -> list[tuple[int, int]]:
-    """(start ts, end ts) of every rally the simulator played to its end."""
+def _rallies(frames_: list[SimFrameTruth]) -> tuple[list[tuple[int, int]], int | None]:
+    """(start ts, end ts) of the rallies played to their end, and the start ts of one still in play."""
     out, start = [], None
     for f in frames_:
         for e in f.truth.events:
@@ -100,23 +100,19 @@ def truth_rallies(frames_: list[SimFrameTruth]) -> list[tuple[int, int]]:
             elif e.kind == "rally_end" and start is not None:
                 out.append((start, f.ts))
                 start = None
-    return out
+    return out, start
+
+
+def truth_rallies(frames_: list[SimFrameTruth]) -> list[tuple[int, int]]:
+    """(start ts, end ts) of every rally the simulator played to its end."""
+    return _rallies(frames_)[0]
 
 
 def play_intervals(frames_: list[SimFrameTruth]) -> list[tuple[int, int]]:
     """(start ts, end ts) of every rally in play: those played to their end and, when the frames stop
     mid-rally, the last one up to the last frame (its bounces and hits are scored too)."""
-    out, start = [], None
-    for f in frames_:
-        for e in f.truth.events:
-            if e.kind == "rally_start":
-                start = f.ts
-            elif e.kind == "rally_end" and start is not None:
-                out.append((start, f.ts))
-                start = None
-    if start is not None and frames_:
-        out.append((start, frames_[-1].ts))
-    return out
+    ended, open_start = _rallies(frames_)
+    return ended + ([(open_start, frames_[-1].ts)] if open_start is not None else [])
 
 
 def truth_bounces(frames_: list[SimFrameTruth], last_seq: int) -> list[tuple[int, str]]:

@@ -29,9 +29,9 @@ class RealSegment:
     fragments: int
 
 
-def record_segment(tmp_path: Path) -> RealSegment:
-    """One 1 s fMP4 segment of cam-0, recorded by the real recorder from an H.264 clip."""
-    clip = make_h264_clip(tmp_path / "clip.mp4", frames=30, fps=30)
+def record_segment(tmp_path: Path, frames: int = 30) -> RealSegment:
+    """One fMP4 segment of cam-0 (``frames`` at 30 fps), recorded by the real recorder from an H.264 clip."""
+    clip = make_h264_clip(tmp_path / "clip.mp4", frames=frames, fps=30)
     spool = Spool("cam-0", tmp_path / "s", SpoolLimits(1 << 30, 1e9))
     rec = CameraRecorder("cam-0", spool, RecordingOptions(60.0, 0.5))
     with AvSource(str(clip), OpenOptions(live=False), packets=rec) as source:

@@ -33,12 +33,9 @@ from fanout.archive.archiver import Archiver
 from fanout.archive.gcs_store import GcsStore
 from fanout.archive.store import ArchiveStore, LocalStore, crc32c_of
 from fanout.testing import make_annotation, publish_annotation
-from ingest.av_source import AvSource, OpenOptions
-from ingest.recording.recorder import CameraRecorder, RecordingOptions
-from ingest.recording.spool import Spool, SpoolLimits
 from tests.archive.gcs_emulator import FakeGcs
 from tests.archive.recording_harness import recording_ingest
-from tests.archive.segment_support import copies_left
+from tests.archive.segment_support import copies_left, record_segment
 from tests.support.media import make_h264_clip
 
 BUCKET = "courtside-test"
@@ -184,13 +181,8 @@ async def test_corrupt_or_truncated_segment_is_reported_not_archived(
     config = archive_config(tmp_path, clip, kind="local", cameras=1)
     store = LocalStore(tmp_path / "archive")
     # A real segment, then one copy truncated and one with flipped bytes, each announced as whole.
-    spool = Spool("cam-0", tmp_path / "s", SpoolLimits(1 << 30, 1e9))
-    rec = CameraRecorder("cam-0", spool, RecordingOptions(60.0, 0.5))
-    with AvSource(str(clip), OpenOptions(live=False), packets=rec) as source:
-        for _ in source.frames():
-            pass
-    [good] = spool.pending()
-    data = spool.media_path(good.segment_id).read_bytes()
+    good = record_segment(tmp_path, frames=60)
+    data = good.data
     js = nc.jetstream()
     await ensure_stream(nc, CLIPS)
     obj = await js.create_object_store(SEGMENTS_BUCKET, ObjectStoreConfig(max_bytes=1 << 28))
