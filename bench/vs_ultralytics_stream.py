@@ -85,8 +85,8 @@ def ultralytics_streams_fps(runners: list[object], clip: Path) -> tuple[float, i
 def _feeder(clip: Path, out: queue.Queue[tuple[bytes, int, int] | None]) -> None:
     """Thread: decode + JPEG-encode every frame with ingest's own encoder (from the YUV planes, a camera's
     default ``max_side`` and ``jpeg_quality``), bounded hand-off."""
-    defaults = CameraConfig(id="bench", url="file:///bench.mp4")
-    encoder = JpegEncoder(defaults.max_side, defaults.jpeg_quality)
+    fields = CameraConfig.model_fields
+    encoder = JpegEncoder(fields["max_side"].default, fields["jpeg_quality"].default)
     with av.open(str(clip)) as container:
         for frame in container.decode(video=0):
             encoded = encoder.encode(frame, 0, None)

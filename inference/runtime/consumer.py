@@ -359,11 +359,13 @@ class InferenceConsumer:
     async def _infer_loop(self) -> None:
         """Run decoded batches through the model, one at a time; hand the results to the publish loop.
 
-        The end mark follows the last batch only on a normal end: a crash or a cancel of either
-        loop makes :meth:`_join` cancel the other.
+        The end mark waits for room like a batch; if the publish loop crashed, :meth:`_join`
+        cancels this wait.
         """
-        await self._run_batches()
-        await self._published.put(None)
+        try:
+            await self._run_batches()
+        finally:
+            await self._published.put(None)
 
     async def _run_batches(self) -> None:
         while (item := await self._ready.get()) is not None:
