@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.ball3d import FREE_MIN, HAND_M, BallPoint, BallTracker3D
+from analytics.ball3d import FREE_MIN, HAND_M, BallPoint, BallTracker3D, _Obs
 from courtside.court.camera import broadcast_camera
 from courtside.sim import physics
 
@@ -133,3 +133,25 @@ def test_one_wrong_peak_does_not_break_a_flight() -> None:
 def test_noise_bad_value_refused() -> None:
     with pytest.raises(ValueError, match="noise_px"):
         BallTracker3D(CAM, noise_px=-1.0)
+
+
+def test_fits_solved_together_equal_each_solved_alone() -> None:
+    """The contact-time search solves several starts of one pixel window in one batch: each flight of the
+    batch is the flight that start alone gives, and the true start recovers the true flight."""
+    pos, vel, _ = fly((0.5, 3.0, 1.2), (0.4, 9.0, 3.0), 0.4)
+    tracker = BallTracker3D(CAM)
+    uv, _ = CAM.project(np.array(pos))
+    obs = [_Obs(i, i / FPS, *tracker._normalise((float(u), float(v)))) for i, (u, v) in enumerate(uv)][:8]
+    truth = (0.0, pos[0])
+    starts = [(truth, None), ((0.01, pos[0] + 0.05), (vel[0], 1.0)), (None, None), (truth, (vel[0] * 0.5, 0.3))]
+    together = tracker._fits(obs, starts)
+    for (anchor, prior), got in zip(starts, together, strict=True):
+        alone = tracker._fit(obs, anchor, prior)
+        assert got is not None and alone is not None
+        assert got[0].t_ref == alone[0].t_ref
+        for a, b in ((got[0].p, alone[0].p), (got[0].v, alone[0].v), (got[0].v_cov, alone[0].v_cov),
+                     (got[1], alone[1])):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+    p, v = together[0][0].at(obs[-1].t)
+    assert np.linalg.norm(p - pos[7]) < 0.01 and np.linalg.norm(v - vel[7]) < 0.2
+    assert float(together[0][1].max()) < 0.05  # pixels
