@@ -28,6 +28,11 @@ explained within ``hypot(FIT_PX, NOISE_SIGMAS * noise_px)`` (a flight's predicti
 :data:`BREAK_PX`), and a single pixel a flight or a held ball does not explain is held back one pixel:
 the next decides whether it was a contact or a wrong peak (dropped; its frame takes the flight's place).
 
+A pixel that breaks a flight whose path ran into the floor or a wall panel on its way there carries that
+contact (:class:`Contact`, on its :class:`BallPoint`): the ball cannot pass a surface, so it bounced
+there, which the flight alone tells when nothing after it is placed (the ball gone from the picture, the
+next flight too short to fit before the frame settles).
+
 Positions are final (``settled``) :attr:`BallTracker3D.lag` frames after they were seen,
 once the segments around them are decided. Pure: metres, seconds, pixels of the
 calibrated image; no clock read.
@@ -38,7 +43,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -72,6 +77,9 @@ MIN_MOTION_PX = 4.0
 LOOKBACK = 2
 #: Where in the frame interval between two flights their contact is looked for (fractions of it).
 CONTACT_TIMES = (0.1, 0.3, 0.5, 0.7, 0.9)
+#: Instants between a flight's last pixel and the pixel that broke it where its path is checked against
+#: the court's surfaces.
+CROSSING_STEPS = 8
 #: Most recent pixels a flight is fitted to (drag is a constant over the window).
 WINDOW = 15
 #: A pixel more than this many seconds after the last one starts afresh (no anchor).
@@ -110,6 +118,16 @@ _Start = tuple[tuple[float, FloatArray] | None, tuple[FloatArray, float] | None]
 RELEASED: tuple[FloatArray, float] = (np.zeros(3), RELEASE_SIGMA_MPS)
 
 
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A bounce the flight before a pixel ran into: at ``t`` seconds, ``position`` metres, on ``surface``
+    (the floor or the wall panel there)."""
+
+    t: float
+    position: tuple[float, float, float]
+    surface: Surface
+
+
 @dataclass(slots=True)
 class _Obs:
     index: int
@@ -117,6 +135,8 @@ class _Obs:
     xn: float  # undistorted normalised image coordinates
     yn: float
     seg: _Segment | None = None
+    #: The first pixel after a break: the bounce the flight before ran into on the way to it, if any.
+    contact: Contact | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +186,8 @@ class _Segment:
 @dataclass(frozen=True, slots=True)
 class BallPoint:
     """The ball at frame ``index`` (``t`` seconds): ``position`` metres, ``velocity`` m/s (None when held
-    or unknown), ``speed_error_mps`` one sigma, ``held`` when not in free flight."""
+    or unknown), ``speed_error_mps`` one sigma, ``held`` when not in free flight; ``contact`` the bounce a
+    flight ran into just before this frame, when this frame's pixel broke that flight."""
 
     index: int
     t: float
@@ -174,6 +195,7 @@ class BallPoint:
     velocity: tuple[float, float, float] | None = None
     speed_error_mps: float | None = None
     held: bool = False
+    contact: Contact | None = None
 
 
 class BallTracker3D:
@@ -211,6 +233,8 @@ class BallTracker3D:
             xn, yn = self._normalise(pixel)
             obs = _Obs(index, t, xn, yn)
             self._add(obs)
+        else:
+            self._unseen()
         self._frames.append((index, t, obs))
         settled = []
         if len(self._frames) > self.lag:
@@ -285,29 +309,47 @@ class BallTracker3D:
         return all(lo <= float(p[i]) <= hi for i, (lo, hi) in enumerate(BOUNDS))
 
     @staticmethod
-    def _response(p: FloatArray, v: FloatArray) -> tuple[FloatArray, float] | None:
-        """The velocity (m/s) and its one sigma a bounce at ``p`` (metres) gives a ball arriving at ``v``,
-        when ``p`` is on the floor or a wall panel and the ball was moving into it; None otherwise (a
-        racket, the net: no law to lean on)."""
-        surface: Surface | None = None
-        axis = 2
+    def _surface(p: FloatArray, v: FloatArray) -> tuple[Surface, int] | None:
+        """The surface a ball at ``p`` (metres) moving at ``v`` (m/s) is bouncing on, and its normal's axis:
+        the floor or a wall panel it is near (:data:`SURFACE_M`) and moving into; None otherwise (a racket,
+        the net: no law to lean on)."""
         if p[2] < SURFACE_M and v[2] < 0:
-            surface = Surface.FLOOR
-        else:
-            for axis, wall, lim, along in ((1, "y", court.LENGTH_M, p[0]), (0, "x", court.HALF_WIDTH_M, p[1])):
-                low = 0.0 if axis == 1 else -lim
-                offset = lim if p[axis] > lim - SURFACE_M and v[axis] > 0 else (
-                    low if p[axis] < low + SURFACE_M and v[axis] < 0 else None)
-                if offset is not None:
-                    panel = court.wall_at(wall, offset, float(along), float(max(0.0, p[2])))
-                    surface = panel.surface if panel is not None else None
-                    break
-        if surface is None:
+            return Surface.FLOOR, 2
+        for axis, wall, lim, along in ((1, "y", court.LENGTH_M, p[0]), (0, "x", court.HALF_WIDTH_M, p[1])):
+            low = 0.0 if axis == 1 else -lim
+            offset = lim if p[axis] > lim - SURFACE_M and v[axis] > 0 else (
+                low if p[axis] < low + SURFACE_M and v[axis] < 0 else None)
+            if offset is not None:
+                panel = court.wall_at(wall, offset, float(along), float(max(0.0, p[2])))
+                return (panel.surface, axis) if panel is not None else None
+        return None
+
+    @classmethod
+    def _response(cls, p: FloatArray, v: FloatArray) -> tuple[FloatArray, float] | None:
+        """The velocity (m/s) and its one sigma a bounce at ``p`` (metres) gives a ball arriving at ``v``
+        (:meth:`_surface`'s surface; None without one)."""
+        found = cls._surface(p, v)
+        if found is None:
             return None
+        surface, axis = found
         normal, tangent = RESPONSE[surface]
         out = v * tangent
         out[axis] = -v[axis] * normal
         return out, max(RELEASE_SIGMA_MPS, RESPONSE_SIGMA * float(np.linalg.norm(v)))
+
+    @classmethod
+    def _ran_into(cls, flight: Flight, t0: float, t1: float) -> Contact | None:
+        """The surface ``flight`` runs into between ``t0`` and ``t1`` seconds (the floor, a wall's panel: the
+        ball cannot pass it, so a break there is a bounce on it), at the first of :data:`CROSSING_STEPS`
+        instants where the ball's surface reaches it; None when it reaches none."""
+        r = court.BALL_RADIUS_M
+        for t in np.linspace(t0, t1, CROSSING_STEPS + 1)[1:]:
+            p, v = flight.at(float(t))
+            if p[2] > r and court.HALF_WIDTH_M - r > abs(p[0]) and r < p[1] < court.LENGTH_M - r:
+                continue
+            found = cls._surface(p, v)
+            return None if found is None else Contact(float(t), (float(p[0]), float(p[1]), float(p[2])), found[0])
+        return None
 
     def _fit(self, obs: list[_Obs], anchor: tuple[float, FloatArray] | None = None,
              prior: tuple[FloatArray, float] | None = None) -> tuple[Flight, FloatArray] | None:
@@ -460,6 +502,15 @@ class BallTracker3D:
                 assert seg is not None
         self._place(seg, obs)
 
+    def _unseen(self) -> None:
+        """A frame without the ball after a pixel the flight did not explain (held back as the suspect):
+        no pixel will say whether it was a contact or a wrong peak, but when the flight ran into a surface
+        on its way to it, the ball bounced there, whatever that pixel was."""
+        seg, suspect = self._seg, self._suspect
+        if suspect is not None and suspect.contact is None and seg is not None and seg.kind == "flight" \
+                and seg.fit is not None:
+            suspect.contact = self._ran_into(seg.fit, seg.obs[-1].t, suspect.t)
+
     def _explains(self, seg: _Segment, obs: _Obs) -> bool:
         """Whether ``obs`` continues ``seg`` as far as one pixel tells: a flight's prediction, a held
         ball's place (pending segments take every pixel)."""
@@ -509,6 +560,8 @@ class BallTracker3D:
                 self._ray_distance(obs, seg.fit.at(last.t)[0]) > MAX_SPEED_MPS * (obs.t - last.t):
             self._start(obs)
             return
+        if seg.fit is not None:
+            obs.contact = self._ran_into(seg.fit, last.t, obs.t)
         if len(seg.obs) >= FREE_MIN or (seg.anchor is not None and len(seg.obs) >= ANCHORED_MIN + 2
                                         and seg.fit is not None and self._response(*seg.fit.at(obs.t)) is not None):
             self._start(obs, anchor_from=seg)
@@ -674,6 +727,12 @@ class BallTracker3D:
 
     # -- positions ----------------------------------------------------------------------
     def _point(self, i: int) -> BallPoint:
+        obs = self._frames[i][2]
+        if obs is not None and obs.contact is not None:
+            return replace(self._placed(i), contact=obs.contact)
+        return self._placed(i)
+
+    def _placed(self, i: int) -> BallPoint:
         index, t, obs = self._frames[i]
         seg = obs.seg if obs is not None else self._between(i)
         if seg is None or seg.kind == "pending":

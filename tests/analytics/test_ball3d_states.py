@@ -155,3 +155,33 @@ def test_fits_solved_together_equal_each_solved_alone() -> None:
     p, v = together[0][0].at(obs[-1].t)
     assert np.linalg.norm(p - pos[7]) < 0.01 and np.linalg.norm(v - vel[7]) < 0.2
     assert float(together[0][1].max()) < 0.05  # pixels
+
+
+def gone_after(pos: list[np.ndarray], surface: str, touched: list[str], seen_after: int) -> tuple[list[BallPoint], int]:
+    """The settled points of a ball seen up to ``seen_after`` frames after its first contact with
+    ``surface`` and never again (out of the picture), and that contact's frame (the first after it)."""
+    k = next(i for i, s in enumerate(touched) if surface in s)
+    return track(pos[:k + seen_after]), k
+
+
+@pytest.mark.parametrize("seen_after", [1, 2])
+def test_a_bounce_the_ball_leaves_the_view_after_is_told_by_the_flight(seen_after: int) -> None:
+    """A ball falling onto the floor near the camera and gone from the picture one or two frames after:
+    no flight after it to reverse into, but the flight before ran into the floor on its way to the pixel
+    that broke it. That frame tells the bounce: on the floor, where the flight met it."""
+    pos, _, touched = fly((1.0, 8.0, 1.8), (0.3, -9.0, -1.0), 1.0)
+    points, k = gone_after(pos, "floor", touched, seen_after)
+    told = [p for p in points if p.contact is not None]
+    assert [p.index for p in told] == [k]
+    contact = told[0].contact
+    assert contact is not None and contact.surface.value == "floor"
+    assert pos[k - 1][2] > contact.position[2] and abs(contact.position[2]) < 0.1
+    assert (k - 1) / FPS < contact.t <= k / FPS
+    assert float(np.linalg.norm(np.subtract(contact.position, (pos[k - 1] + pos[k]) / 2))) < 0.3
+
+
+def test_a_flight_that_leaves_the_view_in_the_air_tells_no_bounce() -> None:
+    """A lob cut off in mid air (and a wrong peak beside the path): nothing ran into a surface."""
+    pos, _, _ = fly((0.0, 3.0, 1.0), (0.5, 9.0, 6.0), 0.8)
+    assert not any(p.contact is not None for p in track(pos))
+    assert not any(p.contact is not None for p in track(pos, wrong={20: (40.0, 300.0)}))
