@@ -104,6 +104,9 @@ LAG_FRAMES = 10
 ANCHOR_SIGMA_M = 0.05
 #: One sigma (m/s) of the speed of a ball let go from a hand (a serve's drop), counted like one pixel.
 RELEASE_SIGMA_MPS = 1.0
+#: A ball let go from a hand leaves it within this many RELEASE_SIGMA_MPS of rest (a drop): a fit from the
+#: hand that starts faster is a hand still carrying it (a server walking to the line), not a release.
+RELEASE_SIGMAS = 3.0
 #: A contact this near the floor (metres up) or a wall (metres off it) may be a bounce on it.
 SURFACE_M = 0.25
 #: One sigma of the velocity a bounce gives (a share of the arriving speed, at least RELEASE_SIGMA_MPS):
@@ -707,7 +710,8 @@ class BallTracker3D:
                 continue
             anchor = ((release.t + window[0].t) / 2, held_at)
             got = self._fit(window, anchor, RELEASED)
-            if got is not None and float(got[1].max()) <= self._fit_px:
+            if got is not None and float(got[1].max()) <= self._fit_px \
+                    and float(np.linalg.norm(got[0].v)) <= RELEASE_SIGMAS * RELEASE_SIGMA_MPS:
                 break
             got = None
         if got is None and len(seg.obs) > FREE_MIN:

@@ -4,7 +4,8 @@ Pure: :class:`RallyTracker` is fed one frame at a time (``t`` seconds, ball posi
 metres or None when not seen, that frame's bounces) and returns a :class:`Rally`
 when one ends. A rally starts when a held ball (still in height, 0.5-1.5 m up, for
 :data:`HOLD_S`) is dropped for the serve; it ends on a net contact ("net"), a second
-floor bounce on one side without a hit between ("double bounce"), the ball leaving
+floor bounce on one side without a hit between, nor the ball over the net between (someone hit it, whether
+the hit was seen or not) ("double bounce"), the ball leaving
 the enclosure ("out") or the ball unseen for :data:`LOST_S` ("ball lost"). Shots are the
 hits passed in while a rally is in play (the serve included), found by :mod:`analytics.hits`.
 The fastest ball is the largest ``speed`` passed in (a settled flight's fitted speed),
@@ -90,7 +91,9 @@ class RallyTracker:
             return None
         if speed is not None and math.isfinite(speed):
             self._fastest = max(self._fastest, speed)
-        if hits:
+        if hits or court.side_of(prev[1][1]) != court.side_of(ball[1]):
+            # A hit, or the ball over the net since the last frame (someone hit it, seen or not), ends
+            # the bounce sequence.
             self._shots += len(hits)
             self._floor_side = None
         for b in bounces:

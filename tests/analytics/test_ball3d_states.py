@@ -118,6 +118,17 @@ def test_a_ball_carried_in_a_hand_is_held() -> None:
     assert all(abs(p.position[0] - pos[p.index][0]) < 0.05 for p in late if p.position is not None)
 
 
+def test_a_ball_carried_across_at_a_run_is_held() -> None:
+    """A server running across the court (3 and 5 m/s, within a hand's speed) with the ball: a fit from
+    the hand would have to start it at 3-5 m/s, not near rest, so the ball is still in the hand. (Carried
+    along the sight line, a walk and a flight look alike from one view: that case is not held yet.)"""
+    for speed in (3.0, 5.0):
+        pos = [np.array([-1.8 + speed * i / FPS, 4.3, HAND_M]) for i in range(25)]
+        points = track(pos)
+        late = [p for p in points if p.index >= 5]
+        assert all(p.held for p in late), (speed, [p.index for p in late if not p.held])
+
+
 def test_one_wrong_peak_does_not_break_a_flight() -> None:
     """A lob's pixel replaced once by a distractor's far away: the flight goes on through it, and that
     frame takes the flight's position."""

@@ -9,6 +9,7 @@ import pytest
 from analytics.bounces import Bounce, detect
 from analytics.hits import Hit
 from analytics.rallies import Rally, RallyTracker
+from courtside.court.model import Surface
 from courtside.sim.clip import Simulation
 
 
@@ -81,3 +82,37 @@ def test_out_of_order_refused() -> None:
     with pytest.raises(ValueError, match="not after"):
         tracker.update(1.0, (0.0, 5.0, 1.0))
     assert tracker.update(1.1, None) is None
+
+
+def _serve(tracker: RallyTracker, hit: Hit) -> float:
+    """Hold at 1 m, drop, serve (one shot): the rally is in play; the time reached (seconds)."""
+    t = 0.0
+    for _ in range(12):
+        t += 1 / 30
+        tracker.update(t, (0.0, 2.0, 1.0))
+    for z in (0.9, 0.8):
+        t += 1 / 30
+        tracker.update(t, (0.0, 2.0, z), hits=[hit] if z == 0.8 else [])
+    assert tracker.active is not None
+    return t
+
+
+def test_a_ball_back_over_the_net_is_no_double_bounce() -> None:
+    """Two floor bounces on the far side with the ball over the net and back between them: someone hit
+    it (a hit not seen), so the rally goes on; without the crossing it is a double bounce."""
+    hit = Hit(0, 0.0, (0.0, 2.0, 0.8), 1, 40.0)
+
+    def bounce(y: float) -> list[Bounce]:
+        return [Bounce(0, 0.0, (0.0, y, 0.03), Surface.FLOOR)]
+
+    for crossing, ended in ((True, None), (False, "double bounce")):
+        tracker = RallyTracker()
+        t = _serve(tracker, hit)
+        path = [(15.0, bounce(15.0)), (13.0, []), (11.0, [])]
+        path += [(8.0, []), (11.0, [])] if crossing else [(11.5, []), (12.0, [])]
+        path += [(14.0, bounce(14.0))]
+        got = None
+        for y, bounces in path:
+            t += 1 / 30
+            got = tracker.update(t, (0.0, y, 0.5), bounces) or got
+        assert (got.reason if got is not None else None) == ended
