@@ -104,9 +104,9 @@ LAG_FRAMES = 10
 ANCHOR_SIGMA_M = 0.05
 #: One sigma (m/s) of the speed of a ball let go from a hand (a serve's drop), counted like one pixel.
 RELEASE_SIGMA_MPS = 1.0
-#: A ball let go from a hand leaves it within this many RELEASE_SIGMA_MPS of rest (a drop): a fit from the
-#: hand that starts faster is a hand still carrying it (a server walking to the line), not a release.
-RELEASE_SIGMAS = 3.0
+#: A held ball whose pixels, placed in its plane, stay this near (metres) a straight line at constant
+#: speed is still carried, whatever flight they also fit.
+CARRIED_M = 0.03
 #: A contact this near the floor (metres up) or a wall (metres off it) may be a bounce on it.
 SURFACE_M = 0.25
 #: One sigma of the velocity a bounce gives (a share of the arriving speed, at least RELEASE_SIGMA_MPS):
@@ -710,8 +710,7 @@ class BallTracker3D:
                 continue
             anchor = ((release.t + window[0].t) / 2, held_at)
             got = self._fit(window, anchor, RELEASED)
-            if got is not None and float(got[1].max()) <= self._fit_px \
-                    and float(np.linalg.norm(got[0].v)) <= RELEASE_SIGMAS * RELEASE_SIGMA_MPS:
+            if got is not None and float(got[1].max()) <= self._fit_px:
                 break
             got = None
         if got is None and len(seg.obs) > FREE_MIN:
@@ -720,7 +719,7 @@ class BallTracker3D:
             got = self._fit(window)
             if got is not None and (float(got[1].max()) > self._fit_px or not self._moving(window)):
                 got = None
-        if got is None:
+        if got is None or self._carried(seg, size):
             return
         flight = _Segment("flight", list(seg.obs[-size:]), fit=got[0], anchor=anchor,
                           prior=RELEASED if anchor is not None else None)
@@ -728,6 +727,22 @@ class BallTracker3D:
         for o in flight.obs:
             o.seg = flight
         self._seg = flight
+
+    def _carried(self, seg: _Segment, size: int) -> bool:
+        """Whether the held ``seg``'s latest ``size`` pixels (and the one before), placed in its plane, move
+        at one velocity no faster than a hand (within :data:`CARRIED_M` of a straight line at constant
+        speed): a hand carrying the ball, which one view can also read as a flight along its sight line.
+        A dropped ball accelerates in that plane too."""
+        window = seg.obs[-size - 1:]
+        pts = [self._on_plane(o, *seg.plane) for o in window]
+        if any(p is None for p in pts):
+            return False
+        xyz = np.array(pts)
+        t = np.array([o.t for o in window])
+        a = np.vstack([np.ones_like(t), t - t[0]]).T
+        coef, *_ = np.linalg.lstsq(a, xyz, rcond=None)
+        residual = float(np.max(np.linalg.norm(a @ coef - xyz, axis=1)))
+        return residual <= CARRIED_M and float(np.linalg.norm(coef[1])) <= HAND_SPEED_MPS
 
     # -- positions ----------------------------------------------------------------------
     def _point(self, i: int) -> BallPoint:

@@ -118,12 +118,14 @@ def test_a_ball_carried_in_a_hand_is_held() -> None:
     assert all(abs(p.position[0] - pos[p.index][0]) < 0.05 for p in late if p.position is not None)
 
 
-def test_a_ball_carried_across_at_a_run_is_held() -> None:
-    """A server running across the court (3 and 5 m/s, within a hand's speed) with the ball: a fit from
-    the hand would have to start it at 3-5 m/s, not near rest, so the ball is still in the hand. (Carried
-    along the sight line, a walk and a flight look alike from one view: that case is not held yet.)"""
-    for speed in (3.0, 5.0):
-        pos = [np.array([-1.8 + speed * i / FPS, 4.3, HAND_M]) for i in range(25)]
+@pytest.mark.parametrize("direction", [(1.0, 0.0), (0.0, -1.0), (0.0, 1.0)])
+def test_a_ball_carried_at_a_run_is_held(direction: tuple[float, float]) -> None:
+    """A server walking or running (1.5-6 m/s, within a hand's speed) across the court, towards the camera
+    or away along its sight line, with the ball: its pixels also fit some flight, but placed at hand
+    height they move in a straight line at one speed, as a carried ball does; a dropped one accelerates."""
+    for speed in (1.5, 3.0, 6.0):
+        pos = [np.array([-1.8 + direction[0] * speed * i / FPS, 4.3 + direction[1] * speed * i / FPS, HAND_M])
+               for i in range(25)]
         points = track(pos)
         late = [p for p in points if p.index >= 5]
         assert all(p.held for p in late), (speed, [p.index for p in late if not p.held])

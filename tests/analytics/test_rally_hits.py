@@ -7,7 +7,9 @@ count it replaces: 13 of 43, 0.30). The issue's goal of 0.9 is not met: most mis
 where the 3D tracker holds the ball at the held-ball height up to the contact (no turn to see), or has no
 position around it (a segment break). Since the 3D ball takes a bounce's law as its prior (a serve's drop
 bounced is a flight, not held), seeds 1-6: recall 0.55, precision 0.82 (docs/benchmarks.md). The asserts
-below keep it from getting worse, on seeds 1 and 4.
+below keep it from getting worse, on seeds 1 and 4. Seed 1's floor is 0.55 since a carried ball is held
+(2026-12-03): the serve of its rally at frames 391-580 is now tracked as a drop (that rally's start is
+found), and the hit after its bounce, which a wrong flight had happened to show, is in unplaced frames.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ CAM = "court-1"
 FRAME_NS = round(1e9 / sa.FPS)
 
 
-@pytest.mark.parametrize(("seed", "recall", "precision"), [(1, 0.6, 0.75), (4, 0.55, 0.9)])
+@pytest.mark.parametrize(("seed", "recall", "precision"), [(1, 0.55, 0.75), (4, 0.55, 0.9)])
 def test_hits_and_shots_near_truth(seed: int, recall: float, precision: float) -> None:
     frames = sa.frames(seed, 1800, CAM, "people", "ball")
     state = CameraAnalytics(CAM, solve(sa.clicks(sa.camera(), CAM), 1), "people", "ball")
