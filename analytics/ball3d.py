@@ -80,6 +80,9 @@ CONTACT_TIMES = (0.1, 0.3, 0.5, 0.7, 0.9)
 #: Instants between a flight's last pixel and the pixel that broke it where its path is checked against
 #: the court's surfaces.
 CROSSING_STEPS = 8
+#: How far (metres) past the floor or a wall panel a fitted flight may put the ball (its fit's error)
+#: before it is known to have missed a bounce there.
+PAST_WALL_M = 0.1
 #: Most recent pixels a flight is fitted to (drag is a constant over the window).
 WINDOW = 15
 #: A pixel more than this many seconds after the last one starts afresh (no anchor).
@@ -438,6 +441,21 @@ class BallTracker3D:
         inside = ((pts.min(axis=1) >= _LOW) & (pts.max(axis=1) <= _HIGH)).all(axis=1)
         return np.asarray(inside & ((v * v).sum(axis=1) <= MAX_SPEED_MPS ** 2))
 
+    @staticmethod
+    def _through_wall(p: FloatArray) -> bool:
+        """Whether ``p`` (metres) lies more than :data:`PAST_WALL_M` beyond the floor or a wall panel: no ball
+        gets there, so a flight through it has swallowed the pixels after a bounce (the glass far from the
+        camera turns the ball back along its sight line, moving its pixel little)."""
+        if p[2] < -PAST_WALL_M:
+            return True
+        r = court.BALL_RADIUS_M
+        for axis, wall, low, high, along in ((1, "y", 0.0, court.LENGTH_M, p[0]),
+                                             (0, "x", -court.HALF_WIDTH_M, court.HALF_WIDTH_M, p[1])):
+            for offset, beyond in ((high, p[axis] - (high - r)), (low, (low + r) - p[axis])):
+                if beyond > PAST_WALL_M and court.wall_at(wall, offset, float(along), float(max(0.0, p[2]))):
+                    return True
+        return False
+
     def _moving_px(self, obs: list[_Obs]) -> float:
         """How far (pixels) the latest of ``obs`` lies from the farthest of the others."""
         xy = np.array([(o.xn, o.yn) for o in obs]) * self._f
@@ -473,8 +491,9 @@ class BallTracker3D:
         got = self._fit(window, anchor, prior)
         if (got is None or float(got[1].max()) > self._fit_px) and anchor is not None and len(window) >= FREE_MIN:
             got = self._fit(window)
-        if got is None or float(got[1].max()) > self._fit_px or not self._moving(seg.obs[-FREE_MIN:]):
-            return False
+        if got is None or float(got[1].max()) > self._fit_px or not self._moving(seg.obs[-FREE_MIN:]) \
+                or self._through_wall(got[0].at(window[-1].t)[0]):
+            return False  # (through a wall: the pixel came after a bounce there; a contact, not this flight)
         seg.fit = got[0]
         return True
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.ball3d import FREE_MIN, HAND_M, BallPoint, BallTracker3D, _Obs
+from analytics.ball3d import FREE_MIN, HAND_M, PAST_WALL_M, BallPoint, BallTracker3D, _Obs
+from courtside.court import model as court
 from courtside.court.camera import broadcast_camera
 from courtside.sim import physics
 
@@ -198,3 +199,14 @@ def test_a_flight_that_leaves_the_view_in_the_air_tells_no_bounce() -> None:
     pos, _, _ = fly((0.0, 3.0, 1.0), (0.5, 9.0, 6.0), 0.8)
     assert not any(p.contact is not None for p in track(pos))
     assert not any(p.contact is not None for p in track(pos, wrong={20: (40.0, 300.0)}))
+
+
+def test_through_wall_is_the_floor_and_the_panels_only() -> None:
+    """Beyond the far glass or the floor: no ball gets there; above the back wall (open) or inside: fine."""
+    past = PAST_WALL_M + court.BALL_RADIUS_M
+    assert BallTracker3D._through_wall(np.array([1.0, court.LENGTH_M + past, 1.0]))  # the far glass
+    assert BallTracker3D._through_wall(np.array([court.HALF_WIDTH_M + past, 18.0, 1.0]))  # a side glass
+    assert BallTracker3D._through_wall(np.array([0.0, 5.0, -past]))  # the floor
+    assert not BallTracker3D._through_wall(np.array([1.0, court.LENGTH_M + past, 6.0]))  # over the wall: out
+    assert not BallTracker3D._through_wall(np.array([1.0, court.LENGTH_M - 0.05, 1.0]))  # at the glass
+    assert not BallTracker3D._through_wall(np.array([0.0, 10.0, 1.0]))

@@ -11,6 +11,7 @@ from courtside_contracts.analytics import AnalyticsMessage
 from analytics.ball3d import LAG_FRAMES
 from analytics.calibrated import solve
 from analytics.camera_analytics import CameraAnalytics, Skipped
+from courtside.court import model as court
 from tests.analytics import sim_annotations as sa
 
 CAM = "court-1"
@@ -40,6 +41,24 @@ def test_truth_annotations_meet_the_issue_bars(seed: int) -> None:
     # a 3D speed on this seed's 1800 frames: 0.66 before the bounce law was the flight's prior, 0.85 after.
     assert s.speed_within >= 0.8 and s.speed_frames >= 400, s.table()
     assert len(s.rally_ious) >= 3 and min(s.rally_ious) >= 0.8, s.table()
+
+
+def test_a_drive_into_the_far_glass_is_not_placed_through_it() -> None:
+    """Seed 2's drive into the far back glass (frames 160-170): from the camera behind the near wall the
+    glass turns the ball back along its sight line, so its pixels after the bounce still nearly fit the
+    flight before. That flight is not extended through the glass (it went 0.5 m past it and the rally ended
+    "out"); the bounce is seen and the rally goes on."""
+    frames = sa.frames(2, 200, CAM, "people", "ball")
+    state = _analytics()
+    messages: list[AnalyticsMessage] = []
+    for f in frames:
+        messages += state.feed(f.players) + state.feed(f.ball)
+    placed = [m for m in messages if 150 <= m.seq <= 190 and m.ball is not None and m.ball.z is not None]
+    assert len(placed) >= 10
+    beyond = [(m.seq, m.ball.y) for m in placed if m.ball is not None and m.ball.y > court.LENGTH_M]
+    assert not beyond, beyond
+    assert any(165 <= b.seq <= 172 and b.surface == "glass" for m in messages for b in m.bounces)
+    assert not [m.finished_rally for m in messages if m.finished_rally is not None and m.seq < 190]
 
 
 def test_refusals_change_nothing() -> None:
