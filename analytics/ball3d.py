@@ -97,9 +97,11 @@ HAND_SPEED_MPS = 7.0
 REST_CONTEXT_S = 0.5
 #: A held ball that moves this many pixels in one frame is another ball (or was thrown): start afresh.
 JUMP_PX = 25.0
-#: Fastest plausible ball (m/s) and the volume (metres) a fitted flight must stay in.
+#: Fastest plausible ball (m/s) and the volume (metres) a fitted flight must stay in: no deeper under
+#: the floor than a fit's error allows (:data:`PAST_WALL_M`; at 0.3 m a flight that swallowed a hit came
+#: straight at the camera, dipping 0.12 m under the floor).
 MAX_SPEED_MPS = 50.0
-BOUNDS = ((-8.0, 8.0), (-5.0, 25.0), (-0.3, 15.0))
+BOUNDS = ((-8.0, 8.0), (-5.0, 25.0), (-PAST_WALL_M, 15.0))
 _LOW, _HIGH = np.array([lo for lo, _ in BOUNDS]), np.array([hi for _, hi in BOUNDS])
 #: Frames between seeing a pixel and settling its position.
 LAG_FRAMES = 10

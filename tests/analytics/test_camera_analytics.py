@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from courtside_contracts.analytics import AnalyticsMessage
 
-from analytics.ball3d import LAG_FRAMES
+from analytics.ball3d import LAG_FRAMES, PAST_WALL_M
 from analytics.calibrated import solve
 from analytics.camera_analytics import CameraAnalytics, Skipped
 from courtside.court import model as court
@@ -59,6 +59,23 @@ def test_a_drive_into_the_far_glass_is_not_placed_through_it() -> None:
     assert not beyond, beyond
     assert any(165 <= b.seq <= 172 and b.surface == "glass" for m in messages for b in m.bounces)
     assert not [m.finished_rally for m in messages if m.finished_rally is not None and m.seq < 190]
+
+
+def test_a_return_off_the_glass_at_the_camera_stays_above_the_floor() -> None:
+    """Seed 11's return off the far glass at frame 858 comes straight at the camera behind the near wall:
+    one view hardly tells its depth, and a flight found 0.12 m under the floor put two floor bounces on the
+    near side before the next hit, ending the rally at 794-1400 with a false "double bounce" at 882."""
+    frames = sa.frames(11, 1450, CAM, "people", "ball")
+    state = _analytics()
+    messages: list[AnalyticsMessage] = []
+    for f in frames:
+        messages += state.feed(f.players) + state.feed(f.ball)
+    under = [(m.seq, m.ball.z) for m in messages
+             if m.ball is not None and m.ball.z is not None and m.ball.z < -PAST_WALL_M]
+    assert not under, under
+    truth = [r for r in sa.truth_rallies(frames) if r[0] > frames[780].ts]
+    found = [(m.finished_rally.start_ts, m.finished_rally.end_ts) for m in messages if m.finished_rally is not None]
+    assert truth and max(sa.iou(truth[0], g) for g in found) >= 0.8, (truth, found)
 
 
 def test_refusals_change_nothing() -> None:
