@@ -3,7 +3,8 @@
 Pure: :class:`RallyTracker` is fed one frame at a time (``t`` seconds, ball position
 metres or None when not seen, that frame's bounces) and returns a :class:`Rally`
 when one ends. A rally starts when a held ball (still in height, 0.5-1.5 m up, for
-:data:`HOLD_S`) is dropped for the serve; it ends on a net contact ("net"), a second
+:data:`HOLD_S`) is dropped for the serve; it ends on a net contact or a floor bounce on the hitter's own
+side after a hit, before the ball crossed the net (the shot went into the net and fell back: "net"), a second
 floor bounce on one side without a hit between, nor the ball over the net between (someone hit it, whether
 the hit was seen or not) ("double bounce"), the ball leaving
 the enclosure ("out") or the ball unseen for :data:`LOST_S` ("ball lost"). Shots are the
@@ -62,6 +63,7 @@ class RallyTracker:
         self._shots = 0
         self._fastest = 0.0
         self._floor_side: int | None = None
+        self._hit: tuple[float, float] | None = None  # the last hit not yet over the net: seconds, its y metres
         self._seen_t: float | None = None
 
     @property
@@ -91,16 +93,22 @@ class RallyTracker:
             return None
         if speed is not None and math.isfinite(speed):
             self._fastest = max(self._fastest, speed)
-        if hits or court.side_of(prev[1][1]) != court.side_of(ball[1]):
+        crossed = court.side_of(prev[1][1]) != court.side_of(ball[1])
+        if hits or crossed:
             # A hit, or the ball over the net since the last frame (someone hit it, seen or not), ends
             # the bounce sequence.
             self._shots += len(hits)
             self._floor_side = None
+            self._hit = None if crossed else self._hit
+        if hits:
+            self._hit = (hits[-1].t, hits[-1].position[1])
         for b in bounces:
             if b.surface is Surface.NET:
                 return self._finish(t, "net")
             if b.surface is Surface.FLOOR:
                 side = court.side_of(b.position[1])
+                if self._into_net(b):
+                    return self._finish(t, "net")
                 if self._floor_side == side and self._shots > 0:
                     return self._finish(t, "double bounce")
                 self._floor_side = side
@@ -108,6 +116,15 @@ class RallyTracker:
         if abs(x) > court.HALF_WIDTH_M + 0.5 or y < -0.5 or y > court.LENGTH_M + 0.5:
             return self._finish(t, "out")
         return None
+
+    def _into_net(self, b: Bounce) -> bool:
+        """Whether floor bounce ``b`` is the last hit's ball falling back from the net: after the hit, on
+        the hitter's side, nearer the net than the hit (a ball bouncing behind its hitter was placed
+        wrong, not hit into the net)."""
+        if self._hit is None or b.t <= self._hit[0]:
+            return False
+        hit_y, y = self._hit[1], b.position[1]
+        return court.side_of(y) == court.side_of(hit_y) and abs(y - court.NET_Y_M) < abs(hit_y - court.NET_Y_M)
 
     def _idle(self, t: float, ball: tuple[float, float, float], v: list[float]) -> None:
         """Between rallies: arm on a held ball, start on its drop."""
@@ -119,7 +136,7 @@ class RallyTracker:
         self._still_since = None
         if self._armed and v[2] < -DROP_MPS:
             self._start, self._armed = t, False
-            self._shots, self._fastest, self._floor_side = 0, 0.0, None
+            self._shots, self._fastest, self._floor_side, self._hit = 0, 0.0, None, None
 
     def _finish(self, t: float, reason: str) -> Rally:
         assert self._start is not None

@@ -116,3 +116,28 @@ def test_a_ball_back_over_the_net_is_no_double_bounce() -> None:
             t += 1 / 30
             got = tracker.update(t, (0.0, y, 0.5), bounces) or got
         assert (got.reason if got is not None else None) == ended
+
+
+@pytest.mark.parametrize(("fall_y", "path", "ended"), [
+    (11.0, (16.0, 14.0, 12.0, 11.0), "net"),  # into the net, falling back on the hitter's side
+    (19.0, (18.5, 19.0), None),  # behind the hitter: a misplaced ball, not a shot into the net
+    (8.0, (14.0, 11.0, 8.0), None),  # over the net: the opponents' floor, play goes on
+])
+def test_a_shot_that_falls_on_its_hitters_side_ends_at_the_net(
+        fall_y: float, path: tuple[float, ...], ended: str | None) -> None:
+    """The far player's shot (hit at y = 18 m) whose first floor bounce, the ball not over the net since,
+    lies on the far side nearer the net than the hit ends the rally "net" (the net contact itself unseen)."""
+    tracker = RallyTracker()
+    t = _serve(tracker, Hit(0, 0.0, (0.0, 2.0, 0.8), 1, 40.0))
+    for y in (8.0, 12.0, 15.0, 17.0, 18.0):
+        t += 1 / 30
+        far_bounce = [Bounce(0, t, (0.0, 15.0, 0.03), Surface.FLOOR)] if y == 15.0 else []
+        assert tracker.update(t, (0.0, y, 0.5), far_bounce) is None
+    t += 1 / 30
+    assert tracker.update(t, (0.0, 18.0, 1.0), hits=[Hit(0, t, (0.0, 18.0, 1.0), 3, 60.0)]) is None
+    got = None
+    for y in path:
+        t += 1 / 30
+        fall = [Bounce(0, t, (0.0, fall_y, 0.03), Surface.FLOOR)] if y == fall_y else []
+        got = tracker.update(t, (0.0, y, 0.5), fall) or got
+    assert (got.reason if got is not None else None) == ended
