@@ -141,3 +141,43 @@ def test_a_shot_that_falls_on_its_hitters_side_ends_at_the_net(
         fall = [Bounce(0, t, (0.0, fall_y, 0.03), Surface.FLOOR)] if y == fall_y else []
         got = tracker.update(t, (0.0, y, 0.5), fall) or got
     assert (got.reason if got is not None else None) == ended
+
+
+@pytest.mark.parametrize(("vy", "ended"), [(7.0, None), (14.0, "out")])
+def test_a_lob_out_of_the_picture_is_followed(vy: float, ended: str | None) -> None:
+    """A lob last seen 5 m up, rising, leaves the top of the picture for 1.5 s (past LOST_S). At 7 m/s
+    towards the far side it lands there (1.8 s, followed: not lost, and play goes on when it is seen
+    again); at 14 m/s it strikes the far back wall before the floor (1.07 s after its first frame): out,
+    ending then."""
+    tracker = RallyTracker()
+    t = _serve(tracker, Hit(0, 0.0, (0.0, 2.0, 0.8), 1, 40.0))
+    seen = t + 1 / 30
+    for _ in range(3):  # the lob's last frames in view, each with a settled flight's speed
+        t += 1 / 30
+        dt = t - seen
+        ball = (0.0, 6.9 + vy * dt, 5.1 + 6.0 * dt - 0.5 * 9.81 * dt * dt)
+        assert tracker.update(t, ball, speed=15.0) is None
+    got = None
+    while got is None and t < seen + 2 / 30 + 1.5:
+        t += 1 / 30
+        got = tracker.update(t, None)
+    if ended is None:
+        assert got is None and tracker.active is not None
+        assert tracker.update(t + 1 / 30, (0.0, 17.0, 0.5)) is None
+        return
+    assert got is not None and got.reason == ended
+    assert abs(got.end - (seen + 1.07)) < 0.05, got.end - seen  # 1.07 s from the lob's first frame
+
+
+def test_a_ball_unseen_without_a_flight_is_lost_after_lost_s() -> None:
+    """No settled flight (no speed given): the ball is lost LOST_S after it was last seen."""
+    tracker = RallyTracker()
+    t = _serve(tracker, Hit(0, 0.0, (0.0, 2.0, 0.8), 1, 40.0))
+    for y in (3.0, 3.5):
+        t += 1 / 30
+        tracker.update(t, (0.0, y, 1.5))
+    last, got = t, None
+    while got is None:
+        t += 1 / 30
+        got = tracker.update(t, None)
+    assert got.reason == "ball lost" and 1.0 <= t - last < 1.0 + 1 / 30 + 1e-9
