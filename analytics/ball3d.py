@@ -31,7 +31,9 @@ the next decides whether it was a contact or a wrong peak (dropped; its frame ta
 A pixel that breaks a flight whose path ran into the floor or a wall panel on its way there carries that
 contact (:class:`Contact`, on its :class:`BallPoint`): the ball cannot pass a surface, so it bounced
 there, which the flight alone tells when nothing after it is placed (the ball gone from the picture, the
-next flight too short to fit before the frame settles).
+next flight too short to fit before the frame settles). One that ran into no surface carries a contact in
+the air (``surface`` None: a racquet, or a flight fitted wrong), which the camera's analytics reads as a
+hit when a player is within reach.
 
 Positions are final (``settled``) :attr:`BallTracker3D.lag` frames after they were seen,
 once the segments around them are decided. Pure: metres, seconds, pixels of the
@@ -128,12 +130,13 @@ RELEASED: tuple[FloatArray, float] = (np.zeros(3), RELEASE_SIGMA_MPS)
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """A bounce the flight before a pixel ran into: at ``t`` seconds, ``position`` metres, on ``surface``
-    (the floor or the wall panel there)."""
+    """Where the flight before a pixel ended: at ``t`` seconds, ``position`` metres, on ``surface`` (the
+    floor or the wall panel it ran into: a bounce) or None (in the air: a racquet, or a flight fitted
+    wrong)."""
 
     t: float
     position: tuple[float, float, float]
-    surface: Surface
+    surface: Surface | None
 
 
 @dataclass(slots=True)
@@ -194,8 +197,8 @@ class _Segment:
 @dataclass(frozen=True, slots=True)
 class BallPoint:
     """The ball at frame ``index`` (``t`` seconds): ``position`` metres, ``velocity`` m/s (None when held
-    or unknown), ``speed_error_mps`` one sigma, ``held`` when not in free flight; ``contact`` the bounce a
-    flight ran into just before this frame, when this frame's pixel broke that flight."""
+    or unknown), ``speed_error_mps`` one sigma, ``held`` when not in free flight; ``contact`` where the
+    flight before ended (a surface it ran into, or in the air), when this frame's pixel broke it."""
 
     index: int
     t: float
@@ -358,6 +361,14 @@ class BallTracker3D:
             found = cls._surface(p, v)
             return None if found is None else Contact(float(t), (float(p[0]), float(p[1]), float(p[2])), found[0])
         return None
+
+    @staticmethod
+    def _in_air(flight: Flight, t0: float, t1: float) -> Contact:
+        """A break between ``t0`` and ``t1`` seconds with no surface on the way: the contact is in the air,
+        placed on the flight midway."""
+        t = (t0 + t1) / 2
+        p = flight.at(t)[0]
+        return Contact(t, (float(p[0]), float(p[1]), float(p[2])), None)
 
     def _fit(self, obs: list[_Obs], anchor: tuple[float, FloatArray] | None = None,
              prior: tuple[FloatArray, float] | None = None) -> tuple[Flight, FloatArray] | None:
@@ -585,7 +596,7 @@ class BallTracker3D:
             self._start(obs)
             return
         if seg.fit is not None:
-            obs.contact = self._ran_into(seg.fit, last.t, obs.t)
+            obs.contact = self._ran_into(seg.fit, last.t, obs.t) or self._in_air(seg.fit, last.t, obs.t)
         if len(seg.obs) >= FREE_MIN or (seg.anchor is not None and len(seg.obs) >= ANCHORED_MIN + 2
                                         and seg.fit is not None and self._response(*seg.fit.at(obs.t)) is not None):
             self._start(obs, anchor_from=seg)

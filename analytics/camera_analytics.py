@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,7 @@ from courtside_contracts.annotations import Annotation, DetectedObject
 from analytics.ball3d import BallPoint, BallTracker3D
 from analytics.bounces import Bounce, detect
 from analytics.calibrated import Calibrated
-from analytics.hits import MIN_GAP, Hit
+from analytics.hits import MAX_HEIGHT_M, MIN_GAP, REACH_M, Hit, nearest_player
 from analytics.hits import detect as detect_hits
 from analytics.players import PlayerStats, box_feet, zone_of
 from analytics.rallies import RallyTracker
@@ -297,12 +298,13 @@ class CameraAnalytics:
             pos = np.array([p.position if p.position is not None else (math.nan,) * 3 for p in window])
             found = [b for b in detect(times, pos) if b.index == len(window) - 2]
         at = self._settled[-2] if len(self._settled) >= 2 else point
-        if point.contact is not None and point.position is None and len(self._settled) >= 2:
+        if point.contact is not None and point.contact.surface is not None and point.position is None \
+                and len(self._settled) >= 2:
             # This frame's pixel broke a flight that ran into a surface on its way here, and the fits placed
             # nothing after it (the ball gone from view, the next flight too short): no reversal of settled
             # frames can show that bounce, the flight's own path does.
             c = point.contact
-            found = [Bounce(len(self._settled) - 2, at.t, c.position, c.surface)]
+            found = [Bounce(len(self._settled) - 2, at.t, c.position, point.contact.surface)]
         events = []
         for b in found:
             events.append(BounceEvent(at.index, self._seq_ts.get(at.index, self._ts(at.t)), b.position[0],
@@ -330,21 +332,36 @@ class CameraAnalytics:
         """The hit at the settled frame :data:`HIT_DELAY` behind the newest, if any (``Hit.index`` its seq).
 
         The hit rules look at that frame's four-frame neighbourhood only, so each frame is judged once;
-        their one-hit-per-:data:`~analytics.hits.MIN_GAP` rule is kept here across calls.
+        their one-hit-per-:data:`~analytics.hits.MIN_GAP` rule is kept here across calls. Where they find
+        none (that neighbourhood not all placed, or placed by a flight fitted past the contact), a flight
+        that broke in the air at that frame, a player within reach, is the hit (:meth:`_struck`).
         """
         if len(self._settled) < 3 + HIT_DELAY:
             return []
         window = list(self._settled)[-3 - HIT_DELAY:len(self._settled) - HIT_DELAY + 1]
-        if any(p.position is None for p in window):
-            return []
         seqs = [p.index for p in window]
-        times = np.array([p.t for p in window])
-        pos = np.array([p.position for p in window])
         players = [self._seq_players.get(s, {}) for s in seqs]
-        bounces = [i for i, s in enumerate(seqs) if s in self._bounce_seqs]
-        found = [h for h in detect_hits(times, pos, players, bounces) if h.index == 2]
+        found: list[Hit] = []
+        if all(p.position is not None for p in window):
+            times = np.array([p.t for p in window])
+            pos = np.array([p.position for p in window])
+            bounces = [i for i, s in enumerate(seqs) if s in self._bounce_seqs]
+            found = [h for h in detect_hits(times, pos, players, bounces) if h.index == 2]
+        found = found or self._struck(window[2], players[2])
         if not found or (self._last_hit_seq is not None and seqs[2] - self._last_hit_seq < MIN_GAP):
             return []
         self._last_hit_seq = seqs[2]
         h = found[0]
         return [Hit(seqs[2], h.t, h.position, h.player, h.turn_deg)]
+
+    @staticmethod
+    def _struck(point: BallPoint, players: Mapping[int, tuple[float, float]]) -> list[Hit]:
+        """The hit a flight's break in the air at ``point`` shows, the ball within a player's reach and
+        height (``turn_deg`` NaN: the turn itself was not placed)."""
+        c = point.contact
+        if c is None or c.surface is not None or c.position[2] > MAX_HEIGHT_M:
+            return []
+        near = nearest_player(c.position, players)
+        if near is None or near[1] > REACH_M:
+            return []
+        return [Hit(point.index, c.t, c.position, near[0], math.nan)]

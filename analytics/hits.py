@@ -48,7 +48,7 @@ MAX_SPEED_MPS = 60.0
 @dataclass(frozen=True, slots=True)
 class Hit:
     """A hit at frame ``index`` (``t`` seconds), ball at ``position`` metres, by ``player`` (its id),
-    ``turn_deg`` the change of the ball's direction."""
+    ``turn_deg`` the change of the ball's direction (NaN when only the break of a flight showed the hit)."""
 
     index: int
     t: float

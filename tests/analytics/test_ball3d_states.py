@@ -210,3 +210,20 @@ def test_through_wall_is_the_floor_and_the_panels_only() -> None:
     assert not BallTracker3D._through_wall(np.array([1.0, court.LENGTH_M + past, 6.0]))  # over the wall: out
     assert not BallTracker3D._through_wall(np.array([1.0, court.LENGTH_M - 0.05, 1.0]))  # at the glass
     assert not BallTracker3D._through_wall(np.array([0.0, 10.0, 1.0]))
+
+
+def test_a_ball_struck_in_the_air_tells_where_the_flight_broke() -> None:
+    """A volley: the ball's velocity changes at 0.6 s, 1.2 m up, with no surface near. The pixel after it
+    breaks the flight, and that frame carries a contact in the air (no surface) where the flight was then;
+    a flight with no strike carries none."""
+    before, _, _ = fly((0.5, 4.0, 1.0), (0.2, 9.0, 3.0), 0.6)
+    after, _, _ = fly(tuple(before[-1]), (-1.0, -12.0, 1.5), 0.6)
+    points = track([*before, *after[1:]])
+    struck = [p for p in points if p.contact is not None]
+    assert len(struck) == 1, [(p.index, p.contact) for p in struck]
+    contact = struck[0].contact
+    assert contact is not None and contact.surface is None
+    k = len(before) - 1  # the frame at the strike: the old flight's last pixel; the next one breaks it
+    assert struck[0].index == k + 1 and k / FPS <= contact.t <= (k + 1) / FPS
+    assert np.linalg.norm(np.subtract(contact.position, before[-1])) < 0.3  # half a frame on: 0.2 m
+    assert not any(p.contact is not None for p in track(before))
