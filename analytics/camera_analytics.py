@@ -117,11 +117,13 @@ class _Players:
 
 
 class CameraAnalytics:
-    """Analytics of ``camera`` under ``calibration`` from ``player_model`` and ``ball_model``."""
+    """Analytics of ``camera`` under ``calibration`` from ``player_model`` and ``ball_model``
+    (``ball_noise_px``: that model's pixel error, one sigma per axis, which the 3D ball's fits allow for)."""
 
     def __init__(self, camera: str, calibration: Calibrated, player_model: str, ball_model: str,
-                 player_label: str = "person") -> None:
+                 player_label: str = "person", *, ball_noise_px: float = 0.0) -> None:
         self.camera = camera
+        self.ball_noise_px = ball_noise_px
         self.calibration = calibration
         self.player_model = player_model
         self.ball_model = ball_model
@@ -137,7 +139,8 @@ class CameraAnalytics:
         self._last_ts = -1
         self._t0: int | None = None
         self._players = _Players()
-        self._ball3d = BallTracker3D(calibration.camera) if calibration.camera is not None else None
+        self._ball3d = (BallTracker3D(calibration.camera, noise_px=self.ball_noise_px)
+                        if calibration.camera is not None else None)
         self._settled: deque[BallPoint] = deque(maxlen=BOUNCE_WINDOW)
         self._seq_ts: dict[int, int] = {}
         #: Players' floor positions (metres) by seq and track id, for the hit rules at settled frames.

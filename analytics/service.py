@@ -130,7 +130,7 @@ class AnalyticsService:
             return
         self.calibrations[camera] = solved
         self.cameras[camera] = CameraAnalytics(camera, solved, self.config.player_model, self.config.ball_model,
-                                               self.config.player_label)
+                                               self.config.player_label, ball_noise_px=self.config.ball_noise_px)
         self.metrics.revision.labels(camera).set(revision)
         log.info("analytics: %s: calibration revision %d (%s, %.2f px%s)", camera, revision, solved.kind,
                  solved.reprojection_px, f"; {record.source}" if record.source else "")
@@ -220,6 +220,7 @@ class AnalyticsService:
 
     def heartbeat(self, life: Lifecycle) -> Heartbeat:
         cameras = {c: {"calibration": k.kind, "revision": k.revision, "frames": self.frames.get(c, 0),
+                       "ball_noise_px": self.cameras[c].ball_noise_px,
                        **(self.drift.policy.status(c) if self.drift is not None else {})}
                    for c, k in self.calibrations.items()}
         return Heartbeat(SERVICE, life.instance, life.state, now_ns(), cameras=cameras, http_port=self.http_port)

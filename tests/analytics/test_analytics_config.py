@@ -23,6 +23,9 @@ def test_a_valid_section() -> None:
     ({"player_model": "people", "ball_model": "ball", "cameras": ["a.b"]}, MODELS, "invalid camera 'a.b'"),
     ({"player_model": "people"}, MODELS, "ball_model"),
     ({"player_model": "people", "ball_model": "ball", "colour": "red"}, MODELS, "colour"),
+    ({"player_model": "people", "ball_model": "ball", "ball_noise_px": -0.5}, MODELS, "ball_noise_px"),
+    ({"player_model": "people", "ball_model": "ball", "ball_noise_px": float("nan")}, MODELS, "ball_noise_px"),
+    ({"player_model": "people", "ball_model": "ball", "ball_noise_px": 9}, MODELS, "ball_noise_px"),
     (None, [*MODELS, {"name": "analytics"}], "no model may be named 'analytics'"),
 ])
 def test_refusals_name_the_field(section: dict[str, object] | None, models: list[dict[str, object]],

@@ -29,10 +29,10 @@ from tests.analytics import sim_annotations as sa
 CAM = "court-1"
 
 
-def _config() -> object:
+def _config(**analytics: object) -> object:
     return parse_config({
         "models": [{"name": "people", "task": "track"}, {"name": "ball", "backend": "ball"}],
-        "analytics": {"player_model": "people", "ball_model": "ball", "port": 0, "instance": "an-test"},
+        "analytics": {"player_model": "people", "ball_model": "ball", "port": 0, "instance": "an-test", **analytics},
     }, "<test>", environ={})
 
 
@@ -132,7 +132,7 @@ async def test_calibrations_followed_live_and_bad_ones_refused(nats_server: Embe
 
     await nc.subscribe("status.analytics.*", cb=on_beat)
     stop = asyncio.Event()
-    task = asyncio.create_task(analytics_service.run(_config(), nats_server.url, stop))  # type: ignore[arg-type]
+    task = asyncio.create_task(analytics_service.run(_config(ball_noise_px=0.5), nats_server.url, stop))  # type: ignore[arg-type]
     try:
         async with asyncio.timeout(60):  # an empty bucket: ready all the same, no camera yet
             while not beats:  # noqa: ASYNC110 - heartbeats arrive through NATS
@@ -155,6 +155,7 @@ async def test_calibrations_followed_live_and_bad_ones_refused(nats_server: Embe
             while not any(CAM in b.cameras for b in beats):  # noqa: ASYNC110 - heartbeats arrive through NATS
                 await asyncio.sleep(0.05)
         assert beats[-1].cameras[CAM]["revision"] == good  # the last good one stays in use
+        assert beats[-1].cameras[CAM]["ball_noise_px"] == 0.5  # the configured noise reaches the camera's fits
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
