@@ -118,7 +118,8 @@ class _Players:
 
 class CameraAnalytics:
     """Analytics of ``camera`` under ``calibration`` from ``player_model`` and ``ball_model``
-    (``ball_noise_px``: that model's pixel error, one sigma per axis, which the 3D ball's fits allow for)."""
+    (``ball_noise_px``: that model's pixel error, one sigma per axis in pixels of the calibrated image, which
+    the 3D ball's fits allow for)."""
 
     def __init__(self, camera: str, calibration: Calibrated, player_model: str, ball_model: str,
                  player_label: str = "person", *, ball_noise_px: float = 0.0) -> None:

@@ -286,11 +286,12 @@ class AnalyticsConfig(_Strict):
     player_label: str = Field("person", min_length=1, max_length=64,
                               description="object label of a player in the player model's annotations")
     ball_noise_px: float = Field(0.0, ge=0, le=5,
-                                 description="the ball model's pixel error (one sigma per axis, pixels of its "
-                                 "annotations' image) that the one-view 3D ball allows for, with longer fits; "
-                                 "0 = exact pixels. Measured on the simulator: at 0.5 px, bounce recall 0.63-0.73 "
-                                 "with 0.5 here against 0.16-0.33 with 0; at 1 px neither is usable "
-                                 "(docs/benchmarks.md)")
+                                 description="the ball model's pixel error (one sigma per axis) that the one-view "
+                                 "3D ball allows for, with longer fits, in pixels of the calibrated image (the "
+                                 "calibration's width x height: a 640x360 model's error counts twice against a "
+                                 "1280x720 calibration); 0 = exact pixels. Measured on the simulator (640x360): "
+                                 "at 0.5 px, bounce recall 0.63-0.73 with 0.5 here against 0.16-0.33 with 0; at "
+                                 "1 px neither is usable (docs/benchmarks.md)")
     cameras: list[str] | None = Field(None, description="cameras to analyse; omitted = every camera")
     instance: str = Field("analytics-1", description="instance name in status.analytics.<instance>")
     host: str = Field("127.0.0.1", description="address of /healthz, /readyz, /metrics and the calibration API")
