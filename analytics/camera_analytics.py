@@ -302,13 +302,12 @@ class CameraAnalytics:
             pos = np.array([p.position if p.position is not None else (math.nan,) * 3 for p in window])
             found = [b for b in detect(times, pos) if b.index == len(window) - 2]
         at = self._settled[-2] if len(self._settled) >= 2 else point
-        if point.contact is not None and point.contact.surface is not None and point.position is None \
-                and len(self._settled) >= 2:
+        c = point.contact
+        if c is not None and c.surface is not None and point.position is None and len(self._settled) >= 2:
             # This frame's pixel broke a flight that ran into a surface on its way here, and the fits placed
             # nothing after it (the ball gone from view, the next flight too short): no reversal of settled
             # frames can show that bounce, the flight's own path does.
-            c = point.contact
-            found = [Bounce(len(self._settled) - 2, at.t, c.position, point.contact.surface)]
+            found = [Bounce(len(self._settled) - 2, at.t, c.position, c.surface)]
         events = []
         for b in found:
             events.append(BounceEvent(at.index, self._seq_ts.get(at.index, self._ts(at.t)), b.position[0],
