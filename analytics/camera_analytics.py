@@ -41,6 +41,7 @@ from analytics.hits import detect as detect_hits
 from analytics.players import PlayerStats, box_feet, zone_of
 from analytics.rallies import RallyTracker
 from courtside.court import model as court
+from courtside.court.model import Surface
 
 #: Frames a partly annotated frame waits for the other model before it is analysed without it.
 JOIN_WINDOW = 15
@@ -49,6 +50,9 @@ BOUNCE_WINDOW = 8
 #: Settled frames a hit is decided behind the newest: a hit at frame k needs the ball up to k + 1 and
 #: the bounces up to k + 1, which are found one settled frame behind the newest.
 HIT_DELAY = 2
+#: A bounce on the surface of one reported this many frames before is the same contact (read twice: from
+#: the flight's path, then from the settled positions a frame later).
+SAME_CONTACT_FRAMES = 3
 #: COCO keypoints of the ankles, and the score a keypoint needs to count.
 ANKLES = (15, 16)
 KEYPOINT_SCORE = 0.3
@@ -146,7 +150,8 @@ class CameraAnalytics:
         self._seq_ts: dict[int, int] = {}
         #: Players' floor positions (metres) by seq and track id, for the hit rules at settled frames.
         self._seq_players: dict[int, dict[int, tuple[float, float]]] = {}
-        self._bounce_seqs: deque[int] = deque(maxlen=BOUNCE_WINDOW)
+        #: The latest bounces reported: (seq, surface).
+        self._bounces: deque[tuple[int, Surface]] = deque(maxlen=BOUNCE_WINDOW)
         self._last_hit_seq: int | None = None
         self._rallies = RallyTracker() if calibration.camera is not None else None
         self._floor_ball: tuple[float, float, float] | None = None  # (t, x, y) of the last floor-plane ball
@@ -303,23 +308,26 @@ class CameraAnalytics:
             found = [b for b in detect(times, pos) if b.index == len(window) - 2]
         at = self._settled[-2] if len(self._settled) >= 2 else point
         c = point.contact
-        if c is not None and c.surface is not None and point.position is None and len(self._settled) >= 2:
+        if c is not None and c.surface is not None and len(self._settled) >= 2 and not found and (
+                point.position is None or c.surface is Surface.NET):
             # This frame's pixel broke a flight that ran into a surface on its way here, and the fits placed
-            # nothing after it (the ball gone from view, the next flight too short): no reversal of settled
-            # frames can show that bounce, the flight's own path does.
+            # nothing after it (the ball gone from view, the next flight too short), or that surface is the
+            # net (whose contact the settled positions of a noisy fit miss): the flight's own path shows it.
             found = [Bounce(len(self._settled) - 2, at.t, c.position, c.surface)]
+        found = [b for b in found if not any(s == b.surface and at.index - q <= SAME_CONTACT_FRAMES
+                                             for q, s in self._bounces)]
+        self._bounces.extend((at.index, b.surface) for b in found)
         events = []
         for b in found:
             events.append(BounceEvent(at.index, self._seq_ts.get(at.index, self._ts(at.t)), b.position[0],
                                       b.position[1], b.position[2], b.surface.value))
         # The rally tracker sees the frame the bounces belong to (one settled frame behind).
-        speed = None
-        if at.velocity is not None and at.speed_error_mps is not None:
-            v = math.hypot(*at.velocity)
-            speed = v if at.speed_error_mps <= SPEED_BAND * v else None
-        self._bounce_seqs.extend(at.index for _ in found)
+        velocity = None
+        if at.velocity is not None and at.speed_error_mps is not None \
+                and at.speed_error_mps <= SPEED_BAND * math.hypot(*at.velocity):
+            velocity = at.velocity
         hits = self._hit()
-        rally = (self._rallies.update(at.t, at.position, found, speed=speed, hits=hits)
+        rally = (self._rallies.update(at.t, at.position, found, velocity=velocity, hits=hits)
                  if len(self._settled) >= 2 else None)
         stats = None
         if rally is not None and rally.end > rally.start:
@@ -348,7 +356,8 @@ class CameraAnalytics:
         if all(p.position is not None for p in window):
             times = np.array([p.t for p in window])
             pos = np.array([p.position for p in window])
-            bounces = [i for i, s in enumerate(seqs) if s in self._bounce_seqs]
+            bounced = {q for q, _ in self._bounces}
+            bounces = [i for i, s in enumerate(seqs) if s in bounced]
             found = [h for h in detect_hits(times, pos, players, bounces) if h.index == 2]
         found = found or self._struck(window[2], players[2])
         if not found or (self._last_hit_seq is not None and seqs[2] - self._last_hit_seq < MIN_GAP):

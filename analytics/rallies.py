@@ -12,8 +12,9 @@ in a known flight (a lob over the top of the frame) is followed while unseen (:f
 lost while that flight is still in the air, and "out" when it flies over the walls or strikes a wall beyond
 the net before the floor. Shots are the
 hits passed in while a rally is in play (the serve included), found by :mod:`analytics.hits`.
-The fastest ball is the largest ``speed`` passed in (a settled flight's fitted speed),
-never a difference of positions, which jumps where a segment ends (106 m/s was seen).
+The fastest ball is the largest speed of the ``velocity`` passed in (a settled flight's fitted one),
+never a difference of positions, which jumps where a segment ends (106 m/s was seen); an unseen flight is
+followed from that velocity too.
 Metres, seconds; no clock read.
 """
 
@@ -47,8 +48,6 @@ FOLLOW_STEP_S = 1 / 120
 #: Vertical speed (m/s) below which the ball counts as held; above it downward, as dropped.
 STILL_MPS = 0.2
 DROP_MPS = 1.0
-#: Longest gap (seconds) between two frames whose positions still give the ball's velocity.
-MAX_STEP_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +88,9 @@ class RallyTracker:
         return None if self._start is None else (self._start, self._shots)
 
     def update(self, t: float, ball: tuple[float, float, float] | None,
-               bounces: Sequence[Bounce] = (), *, speed: float | None = None,
+               bounces: Sequence[Bounce] = (), *, velocity: tuple[float, float, float] | None = None,
                hits: Sequence[Hit] = ()) -> Rally | None:
-        """One frame at ``t`` seconds (strictly after the last); ``ball`` metres or None; ``speed`` the
+        """One frame at ``t`` seconds (strictly after the last); ``ball`` metres or None; ``velocity`` the
         ball's m/s when a settled flight's fit knows it well (None otherwise); ``hits`` found since the
         last frame (each a shot while a rally is in play, and the end of a bounce sequence)."""
         if not math.isfinite(t) or (self._last is not None and t <= self._last[0]):
@@ -104,13 +103,13 @@ class RallyTracker:
             return None
         dt = t - prev[0]
         v = [(b - a) / dt for a, b in zip(prev[1], ball, strict=True)]
-        if speed is not None and dt <= MAX_STEP_S:
-            self._flight = (t, ball, (v[0], v[1], v[2]))
+        if velocity is not None and all(math.isfinite(c) for c in velocity):
+            self._flight = (t, ball, velocity)
         if self._start is None:
             self._idle(t, ball, v)
             return None
-        if speed is not None and math.isfinite(speed):
-            self._fastest = max(self._fastest, speed)
+        if self._flight is not None:
+            self._fastest = max(self._fastest, math.hypot(*self._flight[2]))
         crossed = court.side_of(prev[1][1]) != court.side_of(ball[1])
         if hits or crossed:
             # A hit, or the ball over the net since the last frame (someone hit it, seen or not), ends

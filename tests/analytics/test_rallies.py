@@ -152,11 +152,11 @@ def test_a_lob_out_of_the_picture_is_followed(vy: float, ended: str | None) -> N
     tracker = RallyTracker()
     t = _serve(tracker, Hit(0, 0.0, (0.0, 2.0, 0.8), 1, 40.0))
     seen = t + 1 / 30
-    for _ in range(3):  # the lob's last frames in view, each with a settled flight's speed
+    for _ in range(3):  # the lob's last frames in view, each with a settled flight's velocity
         t += 1 / 30
         dt = t - seen
         ball = (0.0, 6.9 + vy * dt, 5.1 + 6.0 * dt - 0.5 * 9.81 * dt * dt)
-        assert tracker.update(t, ball, speed=15.0) is None
+        assert tracker.update(t, ball, velocity=(0.0, vy, 6.0 - 9.81 * dt)) is None
     got = None
     while got is None and t < seen + 2 / 30 + 1.5:
         t += 1 / 30
@@ -170,7 +170,7 @@ def test_a_lob_out_of_the_picture_is_followed(vy: float, ended: str | None) -> N
 
 
 def test_a_ball_unseen_without_a_flight_is_lost_after_lost_s() -> None:
-    """No settled flight (no speed given): the ball is lost LOST_S after it was last seen."""
+    """No settled flight (no velocity given): the ball is lost LOST_S after it was last seen."""
     tracker = RallyTracker()
     t = _serve(tracker, Hit(0, 0.0, (0.0, 2.0, 0.8), 1, 40.0))
     for y in (3.0, 3.5):
