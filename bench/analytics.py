@@ -15,7 +15,9 @@ the automatic line fit (no start) on the default and randomised cameras, player
 position error, bounce recall and precision within 2 frames, rally time IoU, hits, the ball's
 presence and 3D speed within 10 % (scored
 by :func:`tests.analytics.sim_annotations.score`), from in-process runs on the same
-annotations (no timing there).
+annotations (no timing there). With ``--ball tracked`` the ball's pixels are the shipped ball
+tracker's (``inference/backends/ball/shipped``, torch) on the simulator's rendered frames instead of
+the truth: the whole chain a live court runs, its tracker's errors included.
 
 Last line: ``RESULT analytics_p99_ms=<p99> anchor=10 ratio=<p99/10>``.
 """
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import math
 import os
 import subprocess
 import sys
@@ -36,6 +40,7 @@ import nats
 import numpy as np
 import yaml
 from courtside_contracts.analytics import AnalyticsMessage
+from courtside_contracts.annotations import Ball
 from courtside_contracts.headers import annotation_headers
 from courtside_contracts.status import Heartbeat
 from courtside_contracts.subjects import ANALYTICS_ALL, annotations_subject
@@ -52,17 +57,42 @@ from courtside import process
 from courtside.court.calibration import floor_error_cm
 from courtside.court.camera import broadcast_camera
 from courtside.nats_server import EmbeddedNats
+from courtside.sim.clip import Simulation
 from courtside.sim.render import PlayerPose, draw_background, render_frame
 from courtside.sim.style import random_camera, random_style
 from tests.analytics import sim_annotations as sa
 
 GOAL_P99_MS = 10.0
+SHIPPED_BALL = Path(__file__).resolve().parent.parent / "inference" / "backends" / "ball" / "shipped" / "ball-small.pt"
 WARMUP_S = 2.0
 
 
-def accuracy(seeds: list[int], frames_per_seed: int, noise_px: float = 0.0, outliers: float = 0.0) -> str:
+def tracked(seed: int, frames: list[sa.SimFrameTruth]) -> list[sa.SimFrameTruth]:
+    """``frames`` (simulator seed ``seed``) with the ball annotations the shipped ball tracker gives on the
+    simulator's rendered frames (the same simulation, so the same truth)."""
+    from inference.backends.ball import weights
+    from inference.backends.ball.pipeline import BallPipeline
+
+    net, _ = weights.load(SHIPPED_BALL)
+    cfg = net.config
+    pipe = BallPipeline(weights.torch_forward(net), cfg)
+    sim = Simulation(seed, sa.WIDTH, sa.HEIGHT, sa.FPS, camera=sa.camera())
+    sx, sy = sa.WIDTH / cfg.width, sa.HEIGHT / cfg.height
+    out = []
+    for f, g in zip(frames, sim.frames(len(frames)), strict=True):
+        est = pipe.step([("c", g.image, g.truth.t)])[0]
+        seen = est.visible and math.isfinite(est.x) and math.isfinite(est.y)
+        ball = Ball((est.x + 0.5) * sx - 0.5, (est.y + 0.5) * sy - 0.5, est.score, True) if seen else \
+            Ball(0.0, 0.0, 0.0, False)
+        out.append(dataclasses.replace(f, ball=dataclasses.replace(f.ball, ball=ball)))
+    return out
+
+
+def accuracy(seeds: list[int], frames_per_seed: int, noise_px: float = 0.0, outliers: float = 0.0, *,
+             ball: str = "truth", ball_noise_px: float = 0.0) -> str:
     """The accuracy table (markdown) over ``seeds``, one row block per seed; ``noise_px`` and ``outliers``
-    the ball tracker's errors added to the truth (:func:`tests.analytics.sim_annotations.frames`)."""
+    the ball tracker's errors added to the truth (:func:`tests.analytics.sim_annotations.frames`), or ``ball``
+    "tracked": the shipped tracker's pixels (:func:`tracked`); ``ball_noise_px`` the analytics' own setting."""
     cam = sa.camera()
     lines = [f"calibration: {len(sa.clicks(cam, 'c').points)} clicked points, 0.5 px noise"]
     record = sa.clicks(cam, "c")
@@ -72,12 +102,16 @@ def accuracy(seeds: list[int], frames_per_seed: int, noise_px: float = 0.0, outl
     lines.append(auto_fit_table())
     for seed in seeds:
         frames = sa.frames(seed, frames_per_seed, "c", "people", "ball", noise_px=noise_px, outliers=outliers)
-        state = CameraAnalytics("c", solved, "people", "ball")
+        if ball == "tracked":
+            frames = tracked(seed, frames)
+        state = CameraAnalytics("c", solved, "people", "ball", ball_noise_px=ball_noise_px)
         messages: list[AnalyticsMessage] = []
         for f in frames:
             messages += state.feed(f.players) + state.feed(f.ball)
-        lines.append(f"\nseed {seed}, {frames_per_seed} frames at {sa.FPS:.0f} fps, ball pixel noise {noise_px:g} px, "
-                     f"wrong peaks {outliers:.0%}:")
+        source = "the shipped tracker's ball" if ball == "tracked" else \
+            f"ball pixel noise {noise_px:g} px, wrong peaks {outliers:.0%}"
+        lines.append(f"\nseed {seed}, {frames_per_seed} frames at {sa.FPS:.0f} fps, {source}, "
+                     f"ball_noise_px {ball_noise_px:g}:")
         lines.append(sa.score(messages, frames, LAG_FRAMES).table())
     return "\n".join(lines)
 
@@ -201,9 +235,17 @@ def main() -> None:
                         help="accuracy table: ball pixel noise (one sigma per axis) added to the truth")
     parser.add_argument("--outliers", type=float, default=0.0,
                         help="accuracy table: share of frames whose ball pixel is a wrong peak anywhere in the image")
+    parser.add_argument("--ball", choices=("truth", "tracked"), default="truth",
+                        help="accuracy table: the ball's pixels from the truth (with --noise-px, --outliers) or "
+                        "from the shipped ball tracker on the rendered frames")
+    parser.add_argument("--ball-noise-px", type=float, default=0.0,
+                        help="accuracy table: the analytics configuration's ball_noise_px")
     args = parser.parse_args()
+    if args.ball == "tracked" and (args.noise_px or args.outliers):
+        parser.error("--noise-px and --outliers add errors to the truth's pixels, not the tracker's")
     if args.seeds:
-        print(accuracy([int(s) for s in args.seeds.split(",")], args.frames, args.noise_px, args.outliers), flush=True)
+        print(accuracy([int(s) for s in args.seeds.split(",")], args.frames, args.noise_px, args.outliers,
+                       ball=args.ball, ball_noise_px=args.ball_noise_px), flush=True)
     p50s, p99s = [], []
     for run in range(args.runs):
         inside: list[tuple[float, float]] = []
