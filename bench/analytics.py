@@ -161,17 +161,19 @@ def bucket_quantile(buckets: list[tuple[float, float]], q: float) -> float:
     return float("inf")
 
 
-async def latency(cameras: int, fps: float, seconds: float,
-                  inside: list[tuple[float, float]]) -> list[float]:
+async def latency(cameras: int, fps: float, seconds: float, inside: list[tuple[float, float]], *,
+                  noise_px: float = 0.0, ball_noise_px: float = 0.0) -> list[float]:
     """Milliseconds from publishing a frame's second annotation to its analytics message, per frame;
-    ``inside`` receives the service's own histogram buckets (ms, cumulative count)."""
+    ``inside`` receives the service's own histogram buckets (ms, cumulative count). ``noise_px``: noise on
+    the ball's pixels; ``ball_noise_px``: the service's setting (its fits are longer above 0)."""
     names = [f"cam{i}" for i in range(cameras)]
-    frames = sa.frames(3, int(seconds * fps) + 30, "x", "people", "ball")
+    frames = sa.frames(3, int(seconds * fps) + 30, "x", "people", "ball", noise_px=noise_px)
     with tempfile.TemporaryDirectory() as tmp, EmbeddedNats() as server:
         cfg = Path(tmp) / "analytics.yaml"
         cfg.write_text(yaml.safe_dump({
             "models": [{"name": "people", "task": "track"}, {"name": "ball", "backend": "ball"}],
-            "analytics": {"player_model": "people", "ball_model": "ball", "port": 0}}))
+            "analytics": {"player_model": "people", "ball_model": "ball", "port": 0,
+                          "ball_noise_px": ball_noise_px}}))
         nc = await nats.connect(server.url)
         store = await CalibrationStore.open(nc)
         for name in names:
@@ -232,14 +234,14 @@ def main() -> None:
     parser.add_argument("--seeds", default="3,4", help="simulator seeds of the accuracy table (empty: none)")
     parser.add_argument("--frames", type=int, default=900, help="frames per seed of the accuracy table")
     parser.add_argument("--noise-px", type=float, default=0.0,
-                        help="accuracy table: ball pixel noise (one sigma per axis) added to the truth")
+                        help="ball pixel noise (one sigma per axis) added to the truth (accuracy table and latency)")
     parser.add_argument("--outliers", type=float, default=0.0,
                         help="accuracy table: share of frames whose ball pixel is a wrong peak anywhere in the image")
     parser.add_argument("--ball", choices=("truth", "tracked"), default="truth",
                         help="accuracy table: the ball's pixels from the truth (with --noise-px, --outliers) or "
                         "from the shipped ball tracker on the rendered frames")
     parser.add_argument("--ball-noise-px", type=float, default=0.0,
-                        help="accuracy table: the analytics configuration's ball_noise_px")
+                        help="the analytics configuration's ball_noise_px (accuracy table and latency)")
     args = parser.parse_args()
     if args.ball == "tracked" and (args.noise_px or args.outliers):
         parser.error("--noise-px and --outliers add errors to the truth's pixels, not the tracker's")
@@ -249,7 +251,8 @@ def main() -> None:
     p50s, p99s = [], []
     for run in range(args.runs):
         inside: list[tuple[float, float]] = []
-        values = asyncio.run(latency(args.cameras, args.fps, args.seconds, inside))
+        values = asyncio.run(latency(args.cameras, args.fps, args.seconds, inside, noise_px=args.noise_px,
+                                     ball_noise_px=args.ball_noise_px))
         p50s.append(percentile(values, 50))
         p99s.append(percentile(values, 99))
         print(f"run {run + 1}: {len(values)} frames of {args.cameras} cameras at {args.fps:g} fps: "
