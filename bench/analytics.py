@@ -16,7 +16,7 @@ position error, bounce recall and precision within 2 frames, rally time IoU, hit
 presence and 3D speed within 10 % (scored
 by :func:`tests.analytics.sim_annotations.score`), from in-process runs on the same
 annotations (no timing there). With ``--ball tracked`` the ball's pixels are the shipped ball
-tracker's (``inference/backends/ball/shipped``, torch) on the simulator's rendered frames instead of
+tracker's (the embedded default's ball model, ``shipped:small``) on the simulator's rendered frames instead of
 the truth: the whole chain a live court runs, its tracker's errors included.
 
 Last line: ``RESULT analytics_p99_ms=<p99> anchor=10 ratio=<p99/10>``.
@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import math
 import os
 import subprocess
 import sys
@@ -54,6 +53,7 @@ from analytics.calibration_store import CalibrationStore
 from analytics.camera_analytics import CameraAnalytics
 from bench.common import percentile, result_line
 from courtside import process
+from courtside.config import ModelConfig
 from courtside.court.calibration import floor_error_cm
 from courtside.court.camera import broadcast_camera
 from courtside.nats_server import EmbeddedNats
@@ -63,27 +63,21 @@ from courtside.sim.style import random_camera, random_style
 from tests.analytics import sim_annotations as sa
 
 GOAL_P99_MS = 10.0
-SHIPPED_BALL = Path(__file__).resolve().parent.parent / "inference" / "backends" / "ball" / "shipped" / "ball-small.pt"
 WARMUP_S = 2.0
 
 
 def tracked(seed: int, frames: list[sa.SimFrameTruth]) -> list[sa.SimFrameTruth]:
-    """``frames`` (simulator seed ``seed``) with the ball annotations the shipped ball tracker gives on the
-    simulator's rendered frames (the same simulation, so the same truth)."""
-    from inference.backends.ball import weights
-    from inference.backends.ball.pipeline import BallPipeline
+    """``frames`` (simulator seed ``seed``) with the ball annotations the embedded default's ball model gives
+    on the simulator's rendered frames (the same simulation, so the same truth): the serving runner itself,
+    its shipped weights, its mapping to frame pixels and its lost ball."""
+    from inference.backends.ball.runner import BallRunner
 
-    net, _ = weights.load(SHIPPED_BALL)
-    cfg = net.config
-    pipe = BallPipeline(weights.torch_forward(net), cfg)
+    runner = BallRunner(ModelConfig(name="ball", backend="ball", task="track", weights="shipped:small", threads=1,
+                                    options={"runtime": "torch"}))
     sim = Simulation(seed, sa.WIDTH, sa.HEIGHT, sa.FPS, camera=sa.camera())
-    sx, sy = sa.WIDTH / cfg.width, sa.HEIGHT / cfg.height
     out = []
     for f, g in zip(frames, sim.frames(len(frames)), strict=True):
-        est = pipe.step([("c", g.image, g.truth.t)])[0]
-        seen = est.visible and math.isfinite(est.x) and math.isfinite(est.y)
-        ball = Ball((est.x + 0.5) * sx - 0.5, (est.y + 0.5) * sy - 0.5, est.score, True) if seen else \
-            Ball(0.0, 0.0, 0.0, False)
+        ball = runner.infer_at([g.image], ["c"], [g.truth.t])[0].ball or Ball(0.0, 0.0, 0.0, False)
         out.append(dataclasses.replace(f, ball=dataclasses.replace(f.ball, ball=ball)))
     return out
 
